@@ -20,6 +20,8 @@ export type View = typeof View.Type
 /** One node of the compiled graph as announced when the run starts. */
 export const PlannedNode = Schema.Struct({
   key: Schema.String,
+  /** The node's stable id and directory under `<runDir>/nodes/` (e.g. `train/fold-0/Z/J`). */
+  id: Schema.optional(Schema.String),
   group: NodeGroup,
   /** Human-readable, e.g. `train fold 0 view Z phase J` or `round case_003`. */
   label: Schema.String,

@@ -1,4 +1,5 @@
 /** Every `rstn` command, in the order `rstn --help` lists them. */
 import type { Command } from "../command.ts"
+import { statusCommand } from "./status.ts"
 
-export const commands: ReadonlyArray<Command> = []
+export const commands: ReadonlyArray<Command> = [statusCommand]

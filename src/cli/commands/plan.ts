@@ -1,0 +1,60 @@
+/**
+ * `rstn plan FILE [--set KEY=VALUE...] [--run-dir DIR]`: what `rstn run` would do in the run
+ * directory, node by node — cached, not yet run, or will re-run because a configuration key
+ * changed (old → new) or an input changed. Runs nothing and writes nothing.
+ *
+ * The pipeline compiler is injected (`makePlanCommand(load)`), so this command depends only on
+ * "a file and overrides give a graph and its default run directory".
+ */
+import { Console, Effect, Option } from "effect"
+import { ArtifactStore } from "../../runtime/artifact-store.ts"
+import { FileSystem } from "../../runtime/file-system.ts"
+import type { Graph } from "../../runtime/graph.ts"
+import { explainPlan, formatPlan, type PlanEntry } from "../../runtime/plan.ts"
+import { displayDir } from "../../runtime/run.ts"
+import { booleanFlag, type CommandSpec, listFlag, stringFlag } from "../args.ts"
+import type { Command } from "../command.ts"
+
+export interface PlannedPipeline {
+  // The plan reads only ids, keys, configs and labels: node code never runs here.
+  readonly graph: Graph<any, any>
+  /** The pipeline's `run.dir`. */
+  readonly runDir: string
+}
+
+/** Loads and compiles a pipeline file with `--set` overrides. */
+export type LoadGraph<E> = (file: string, overrides: ReadonlyArray<string>) => Effect.Effect<PlannedPipeline, E>
+
+export const planSpec: CommandSpec = {
+  name: "plan",
+  summary: "Show which nodes a run would reuse, run, or re-run, and why.",
+  positionals: "FILE",
+  minPositionals: 1,
+  maxPositionals: 1,
+  flags: {
+    set: { kind: "string", multiple: true, placeholder: "KEY=VALUE", description: "Override a pipeline key, as for rstn run." },
+    "run-dir": { kind: "string", placeholder: "DIR", description: "Plan against this run directory instead of the pipeline's run.dir." },
+    json: { kind: "boolean", description: "Print the plan as JSON." }
+  },
+  details: "A node is cached when its outputs exist under its key (a hash of the configuration it reads and its inputs' keys)."
+}
+
+/** The plan as plain JSON (a missing last failure as null). */
+export const planJson = (runDir: string, entries: ReadonlyArray<PlanEntry>): string =>
+  JSON.stringify(
+    { runDir, nodes: entries.map((e) => (e.status === "new" ? { ...e, lastFailure: Option.getOrNull(e.lastFailure) } : e)) },
+    null,
+    2
+  )
+
+export const makePlanCommand = <E>(load: LoadGraph<E>): Command => ({
+  spec: planSpec,
+  run: (args) =>
+    Effect.gen(function* () {
+      const planned = yield* load(args.positionals[0]!, listFlag(args, "set"))
+      const runDir = stringFlag(args, "run-dir") ?? planned.runDir
+      const entries = yield* explainPlan(planned.graph).pipe(Effect.provide(ArtifactStore.layer(runDir)))
+      yield* Console.log(booleanFlag(args, "json") ? planJson(runDir, entries) : formatPlan(entries, displayDir(runDir)))
+      return 0
+    }).pipe(Effect.provide(FileSystem.layer))
+})

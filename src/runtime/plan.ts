@@ -1,0 +1,134 @@
+/**
+ * `rstn plan`: what a run would do, node by node, and why — cached, not yet run, or will re-run
+ * because a configuration key changed (old → new, read from the previous manifest) or because
+ * an input changed. Reads the run directory only; runs nothing.
+ */
+import { Effect, Either, Option } from "effect"
+import { ArtifactStore } from "./artifact-store.ts"
+import { type ConfigChange, diffConfig, formatChange } from "./config-diff.ts"
+import type { NodeGroup } from "./events.ts"
+import type { Graph, GraphNode } from "./graph.ts"
+
+export type PlanReason =
+  | { readonly _tag: "config"; readonly changes: ReadonlyArray<ConfigChange> }
+  /** The input's key changed (its own configuration or something upstream of it). */
+  | { readonly _tag: "input"; readonly id: string }
+  | { readonly _tag: "inputs"; readonly added: ReadonlyArray<string>; readonly removed: ReadonlyArray<string> }
+  | { readonly _tag: "kind"; readonly before: string; readonly after: string }
+  | { readonly _tag: "missing-output"; readonly name: string }
+  | { readonly _tag: "damaged-manifest"; readonly reason: string }
+  /** Same configuration and inputs, yet another key: the inputs' order or the key scheme changed. */
+  | { readonly _tag: "key" }
+
+interface EntryBase {
+  readonly id: string
+  readonly key: string
+  readonly label: string
+  readonly group: NodeGroup
+}
+
+export type PlanEntry = EntryBase &
+  (
+    | { readonly status: "cached" }
+    | {
+        readonly status: "new"
+        /** A checkpoint saved under this key exists: the node continues from it. */
+        readonly resumable: boolean
+        /** The last attempt under this key failed with this message. */
+        readonly lastFailure: Option.Option<string>
+      }
+    | { readonly status: "rerun"; readonly reasons: ReadonlyArray<PlanReason>; readonly resumable: boolean }
+  )
+
+const explainNode = (node: GraphNode<unknown, unknown>) =>
+  Effect.gen(function* () {
+    const store = yield* ArtifactStore
+    const base: EntryBase = { id: node.id, key: node.key, label: node.label, group: node.group }
+    const resumable = yield* store.hasCheckpoint(node.id, node.key)
+    const read = yield* Effect.either(store.readManifest(node.id))
+    if (Either.isLeft(read)) {
+      const reason = read.left._tag === "CorruptManifestError" ? read.left.reason : read.left.message
+      return { ...base, status: "rerun", reasons: [{ _tag: "damaged-manifest", reason }], resumable } as const
+    }
+    if (Option.isNone(read.right)) {
+      const failure = yield* store.readFailure(node.id, node.key)
+      return { ...base, status: "new", resumable, lastFailure: Option.map(failure, (f) => f.message) } as const
+    }
+    const old = read.right.value
+    if (old.key === node.key) {
+      const missing = yield* store.missingOutput(node.id, old)
+      return Option.isSome(missing)
+        ? ({ ...base, status: "rerun", reasons: [{ _tag: "missing-output", name: missing.value }], resumable } as const)
+        : ({ ...base, status: "cached" } as const)
+    }
+    const reasons: PlanReason[] = []
+    if (old.kind !== node.kind) reasons.push({ _tag: "kind", before: old.kind, after: node.kind })
+    const changes = diffConfig(old.config, node.configJson)
+    if (changes.length > 0) reasons.push({ _tag: "config", changes })
+    const oldDeps = new Map(old.deps.map((d) => [d.id, d.key]))
+    const added = node.deps.filter((d) => !oldDeps.has(d))
+    const removed = old.deps.map((d) => d.id).filter((d) => !node.deps.includes(d))
+    if (added.length > 0 || removed.length > 0) reasons.push({ _tag: "inputs", added, removed })
+    node.deps.forEach((d, i) => {
+      const before = oldDeps.get(d)
+      if (before !== undefined && before !== node.depKeys[i]) reasons.push({ _tag: "input", id: d })
+    })
+    if (reasons.length === 0) reasons.push({ _tag: "key" })
+    return { ...base, status: "rerun", reasons, resumable } as const
+  })
+
+/** One entry per node, in the graph's (topological) order. */
+export const explainPlan = <E, R>(graph: Graph<E, R>): Effect.Effect<ReadonlyArray<PlanEntry>, never, ArtifactStore> =>
+  Effect.forEach(graph.nodes, (n) => explainNode(n as GraphNode<unknown, unknown>))
+
+export const formatReason = (r: PlanReason): string => {
+  switch (r._tag) {
+    case "config":
+      return r.changes.map(formatChange).join(", ")
+    case "input":
+      return `input ${r.id} changed`
+    case "inputs":
+      return [
+        r.added.length > 0 ? `now reads ${r.added.join(", ")}` : "",
+        r.removed.length > 0 ? `no longer reads ${r.removed.join(", ")}` : ""
+      ]
+        .filter(Boolean)
+        .join(" and ")
+    case "kind":
+      return `its kind changed: ${r.before} → ${r.after}`
+    case "missing-output":
+      return `its output ${r.name} is missing`
+    case "damaged-manifest":
+      return `its manifest is damaged (${r.reason})`
+    case "key":
+      return "its inputs' order changed"
+  }
+}
+
+const STATUS_WIDTH = "will re-run".length + 2
+
+/** One line per node: `cached       <label>`, `will re-run  <label> because <reasons>`. */
+export const formatEntry = (e: PlanEntry): string => {
+  switch (e.status) {
+    case "cached":
+      return `${"cached".padEnd(STATUS_WIDTH)}${e.label}`
+    case "new": {
+      const notes = [
+        e.resumable ? "resumes from its checkpoint" : "",
+        Option.isSome(e.lastFailure) ? `failed last time: ${e.lastFailure.value}` : ""
+      ].filter(Boolean)
+      return `${"not yet run".padEnd(STATUS_WIDTH)}${e.label}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`
+    }
+    case "rerun":
+      return `${"will re-run".padEnd(STATUS_WIDTH)}${e.label} because ${e.reasons.map(formatReason).join("; ")}${e.resumable ? " (resumes from its checkpoint)" : ""}`
+  }
+}
+
+export const summarizePlan = (entries: ReadonlyArray<PlanEntry>): string => {
+  const count = (s: PlanEntry["status"]) => entries.filter((e) => e.status === s).length
+  const toRun = count("new") + count("rerun")
+  return `${entries.length} nodes: ${count("cached")} cached, ${count("new")} not yet run, ${count("rerun")} will re-run${toRun === 0 ? " (nothing to do)" : ""}`
+}
+
+export const formatPlan = (entries: ReadonlyArray<PlanEntry>, runDir: string): string =>
+  [`plan for ${runDir}: ${summarizePlan(entries)}`, ...entries.map(formatEntry)].join("\n")
