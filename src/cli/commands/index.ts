@@ -1,5 +1,6 @@
 /** Every `rstn` command, in the order `rstn --help` lists them. */
 import type { Command } from "../command.ts"
 import { statusCommand } from "./status.ts"
+import { inspectCommand } from "./inspect.ts"
 
-export const commands: ReadonlyArray<Command> = [statusCommand]
+export const commands: ReadonlyArray<Command> = [statusCommand, inspectCommand]

@@ -1,0 +1,128 @@
+/**
+ * `rstn inspect FILE...`: what rstn reads from each NIfTI file, one JSON object per line on
+ * stdout (version, datatype, dims, spacing, affine, scaling, value range). A file that cannot be
+ * read prints its error on stderr and the others are still inspected; the exit code is 1 if any
+ * file failed.
+ */
+import { Effect, Either } from "effect"
+import { DEFAULT_MAX_VOXELS, type NiftiError, type NiftiImage } from "../../ops/nifti/index.ts"
+import type { VoxelArray } from "../../ops/volume.ts"
+import { readNiftiFile } from "../../runtime/nifti-file.ts"
+import { type CommandSpec, numberFlag } from "../args.ts"
+import type { Command } from "../command.ts"
+import { renderError } from "../render-error.ts"
+
+export const inspectSpec: CommandSpec = {
+  name: "inspect",
+  summary: "Show what rstn reads from NIfTI files: header, geometry, value range (JSON lines).",
+  positionals: "FILE...",
+  minPositionals: 1,
+  flags: {
+    "max-voxels": {
+      kind: "number",
+      placeholder: "N",
+      description: "Refuse images with more voxels than this.",
+      default: DEFAULT_MAX_VOXELS
+    }
+  },
+  details: [
+    "Reads .nii and .nii.gz, NIfTI-1 and NIfTI-2, either byte order. Prints per file one JSON object:",
+    "path, version, datatype, byte_order, dims, pixdim, spacing, affine (4x4, rows; sform if",
+    "sform_code > 0, else qform if qform_code > 0, else pixdim), qform_code, sform_code, scl_slope,",
+    "scl_inter, scaled, and min/max/mean of the voxel values after scaling (NaN voxels are left out",
+    "and counted in nan_count). Exit code 1 if any file could not be read."
+  ].join("\n")
+}
+
+export interface ValueStats {
+  readonly min: number | null
+  readonly max: number | null
+  readonly mean: number | null
+  readonly nanCount: number
+}
+
+/** Min, max and mean of the values, NaNs left out (null when every value is NaN). */
+export const valueStats = (data: VoxelArray): ValueStats => {
+  let min = Number.POSITIVE_INFINITY
+  let max = Number.NEGATIVE_INFINITY
+  let sum = 0
+  let nan = 0
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!
+    if (v !== v) {
+      nan++
+      continue
+    }
+    if (v < min) min = v
+    if (v > max) max = v
+    sum += v
+  }
+  const n = data.length - nan
+  return n === 0 ? { min: null, max: null, mean: null, nanCount: nan } : { min, max, mean: sum / n, nanCount: nan }
+}
+
+/** JSON has no NaN or infinity: such header values print as null. */
+const finite = (x: number): number | null => (Number.isFinite(x) ? x : null)
+
+/** The JSON object printed for one file. */
+export const inspectRecord = (file: string, image: NiftiImage): Record<string, unknown> => {
+  const h = image.header
+  const stats = valueStats(image.volume.data)
+  return {
+    path: file,
+    version: h.version,
+    datatype: h.datatype,
+    byte_order: h.littleEndian ? "little" : "big",
+    dims: h.dims,
+    pixdim: h.pixdim.map(finite),
+    spacing: image.volume.geometry.spacing,
+    affine: [0, 1, 2, 3].map((r) => h.affine.slice(4 * r, 4 * r + 4)),
+    qform_code: h.qformCode,
+    sform_code: h.sformCode,
+    scl_slope: finite(h.sclSlope),
+    scl_inter: finite(h.sclInter),
+    scaled: h.scaled,
+    min: stats.min,
+    max: stats.max,
+    mean: stats.mean,
+    nan_count: stats.nanCount
+  }
+}
+
+export interface InspectOutput {
+  readonly stdout: (line: string) => void
+  readonly stderr: (line: string) => void
+}
+
+/** Inspects each file in turn (one image in memory at a time); returns the exit code. */
+export const runInspect = (
+  files: ReadonlyArray<string>,
+  options: { readonly maxVoxels?: number },
+  out: InspectOutput
+): Effect.Effect<number> =>
+  Effect.map(
+    Effect.forEach(files, (file) =>
+      Effect.map(Effect.either(readNiftiFile(file, options)), (result: Either.Either<NiftiImage, NiftiError>) => {
+        if (Either.isLeft(result)) {
+          out.stderr(renderError(result.left))
+          return false
+        }
+        out.stdout(JSON.stringify(inspectRecord(file, result.right)))
+        return true
+      })
+    ),
+    (oks) => (oks.every(Boolean) ? 0 : 1)
+  )
+
+export const inspectCommand: Command = {
+  spec: inspectSpec,
+  run: (args) =>
+    runInspect(
+      args.positionals,
+      { maxVoxels: numberFlag(args, "max-voxels") },
+      {
+        stdout: (line) => process.stdout.write(line + "\n"),
+        stderr: (line) => process.stderr.write(line + "\n")
+      }
+    )
+}

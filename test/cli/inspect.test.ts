@@ -1,0 +1,90 @@
+import { Effect } from "effect"
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll, describe, expect, it } from "vitest"
+import { runInspect, valueStats } from "../../src/cli/commands/inspect.ts"
+import { encodeNifti1, geometryFromAffine } from "../../src/ops/nifti/index.ts"
+import { buildNifti } from "../ops/nifti/build-nifti.ts"
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rstn-inspect-"))
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), "../../bin/rstn.js")
+
+const ct = path.join(dir, "ct.nii.gz")
+const geometry = geometryFromAffine([0.5, 0, 0, -10, 0, 0.5, 0, 20, 0, 0, 2, -30, 0, 0, 0, 1], { qformCode: 1, sformCode: 1 })
+fs.writeFileSync(ct, encodeNifti1({ shape: [2, 2, 2], geometry, data: new Int16Array([-1000, -500, 0, 40, 80, 120, 200, 1000]) }, "int16"))
+// A big-endian NIfTI-2 with scaling: stored 0..7, slope 2, inter -1 -> -1, 1, ..., 13.
+const scaled = path.join(dir, "scaled.nii")
+fs.writeFileSync(scaled, buildNifti({ version: 2, littleEndian: false, dims: [2, 2, 2], sclSlope: 2, sclInter: -1 }))
+const garbage = path.join(dir, "garbage.nii.gz")
+fs.writeFileSync(garbage, new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))
+const missing = path.join(dir, "missing.nii")
+
+const inspect = async (files: string[], maxVoxels?: number) => {
+  const stdout: string[] = []
+  const stderr: string[] = []
+  const code = await Effect.runPromise(runInspect(files, { maxVoxels }, { stdout: (l) => stdout.push(l), stderr: (l) => stderr.push(l) }))
+  return { code, stdout, stderr }
+}
+
+describe("rstn inspect", () => {
+  it("prints one JSON object per readable file with header, geometry and value range", async () => {
+    const { code, stdout, stderr } = await inspect([ct, scaled])
+    expect(code).toBe(0)
+    expect(stderr).toEqual([])
+    expect(stdout).toHaveLength(2)
+    const [a, b] = stdout.map((l) => JSON.parse(l))
+    expect(a).toMatchObject({
+      path: ct,
+      version: 1,
+      datatype: "int16",
+      byte_order: "little",
+      dims: [2, 2, 2],
+      spacing: [0.5, 0.5, 2],
+      affine: [[0.5, 0, 0, -10], [0, 0.5, 0, 20], [0, 0, 2, -30], [0, 0, 0, 1]],
+      qform_code: 1,
+      sform_code: 1,
+      scl_slope: 1,
+      scl_inter: 0,
+      scaled: false,
+      min: -1000,
+      max: 1000,
+      mean: -60 / 8,
+      nan_count: 0
+    })
+    expect(a.pixdim.slice(0, 4)).toEqual([1, 0.5, 0.5, 2])
+    expect(b).toMatchObject({ path: scaled, version: 2, byte_order: "big", scl_slope: 2, scl_inter: -1, scaled: true, min: -1, max: 13, mean: 6 })
+  })
+
+  it("prints each bad file's error, still inspects the others, and exits 1", async () => {
+    const { code, stdout, stderr } = await inspect([missing, ct, garbage])
+    expect(code).toBe(1)
+    expect(stdout.map((l) => JSON.parse(l).path)).toEqual([ct])
+    expect(stderr).toHaveLength(2)
+    expect(stderr[0]).toBe(`rstn: cannot read ${missing}: no such file\n  hint: check the path (relative paths start at the current directory)`)
+    expect(stderr[1]).toMatch(new RegExp(`^rstn: cannot read ${garbage}: gzip: .*\\n  hint: `))
+  })
+
+  it("refuses images above --max-voxels", async () => {
+    const { code, stderr } = await inspect([ct], 7)
+    expect(code).toBe(1)
+    expect(stderr[0]).toContain("dim: 2x2x2 is 8 voxels, more than the limit of 7")
+  })
+
+  it("is registered as a command of the rstn binary", () => {
+    const r = spawnSync(process.execPath, [bin, "inspect", "--max-voxels", "100", ct, missing], { encoding: "utf8" })
+    expect(r.status).toBe(1)
+    expect(JSON.parse(r.stdout.trim())).toMatchObject({ path: ct, dims: [2, 2, 2] })
+    expect(r.stderr).toContain(`rstn: cannot read ${missing}: no such file`)
+  })
+})
+
+describe("valueStats", () => {
+  it("leaves NaN out and counts it", () => {
+    expect(valueStats(new Float32Array([1, Number.NaN, 3, -2]))).toEqual({ min: -2, max: 3, mean: 2 / 3, nanCount: 1 })
+    expect(valueStats(new Float32Array([Number.NaN]))).toEqual({ min: null, max: null, mean: null, nanCount: 1 })
+  })
+})
