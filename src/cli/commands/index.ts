@@ -2,5 +2,6 @@
 import type { Command } from "../command.ts"
 import { statusCommand } from "./status.ts"
 import { inspectCommand } from "./inspect.ts"
+import { phantomCommand } from "./phantom.ts"
 
-export const commands: ReadonlyArray<Command> = [statusCommand, inspectCommand]
+export const commands: ReadonlyArray<Command> = [statusCommand, inspectCommand, phantomCommand]
