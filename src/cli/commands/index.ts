@@ -3,5 +3,6 @@ import type { Command } from "../command.ts"
 import { statusCommand } from "./status.ts"
 import { inspectCommand } from "./inspect.ts"
 import { phantomCommand } from "./phantom.ts"
+import { watchCommand } from "./watch.ts"
 
-export const commands: ReadonlyArray<Command> = [statusCommand, inspectCommand, phantomCommand]
+export const commands: ReadonlyArray<Command> = [statusCommand, inspectCommand, phantomCommand, watchCommand]
