@@ -14,9 +14,12 @@ export const editDistance = (a: string, b: string): number => {
   return d[a.length]![b.length]!
 }
 
-/** The closest candidate within a distance that scales with the word's length, if any. */
+/**
+ * The closest candidate within a distance that scales with the word's length, if any. A
+ * one-letter word only matches by case (`x` -> `X`): any other letter is one edit from it.
+ */
 export const didYouMean = (word: string, candidates: Iterable<string>): string | undefined => {
-  const limit = Math.max(1, Math.floor(word.length / 3))
+  const limit = word.length <= 1 ? 0 : Math.max(1, Math.floor(word.length / 3))
   let best: string | undefined
   let bestDistance = Infinity
   for (const c of candidates) {

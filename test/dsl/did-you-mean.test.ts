@@ -10,3 +10,10 @@ describe("didYouMean", () => {
     expect(didYouMean("banana", ["coarse", "fine", "crop"])).toBeUndefined()
   })
 })
+
+describe("didYouMean for one-letter words", () => {
+  it("matches only by case: every other letter is one edit away", () => {
+    expect(didYouMean("x", ["X", "Y", "Z"])).toBe("X")
+    expect(didYouMean("W", ["X", "Y", "Z"])).toBeUndefined()
+  })
+})

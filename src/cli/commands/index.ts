@@ -4,5 +4,8 @@ import { statusCommand } from "./status.ts"
 import { inspectCommand } from "./inspect.ts"
 import { phantomCommand } from "./phantom.ts"
 import { watchCommand } from "./watch.ts"
+import { validateCommand } from "./validate.ts"
+import { schemaCommand } from "./schema.ts"
+import { configCommand } from "./config.ts"
 
-export const commands: ReadonlyArray<Command> = [statusCommand, inspectCommand, phantomCommand, watchCommand]
+export const commands: ReadonlyArray<Command> = [statusCommand, inspectCommand, phantomCommand, watchCommand, validateCommand, schemaCommand, configCommand]

@@ -1,0 +1,497 @@
+/**
+ * The pipeline schema: the one definition of a pipeline's shape. YAML keys are kebab-case (the
+ * encoded side, which `rstn schema` exports as JSON Schema); decoded keys are camelCase
+ * (`Schema.fromKey`), except the optimiser's parameter-group multipliers, whose keys are group
+ * names (`coarse-weights`, ...) shared with `src/ops/train/optimizer.ts`.
+ *
+ * Every key a user may leave out has its default here, and every default is the paper's or its
+ * reference release's value (rstn-reference.md), so a pipeline of just `name` and `dataset`
+ * describes the paper's best model. Checks that relate several fields (a fold below the fold
+ * count, a stage order that makes sense, a weights reference to a phase that exists) live in
+ * `checks.ts`; this file only says what each value may be on its own.
+ */
+import { Schema } from "effect"
+
+/** Annotation: how a value is described in "expected ..., got ..." messages. */
+export const ExpectedId: unique symbol = Symbol.for("rstn/dsl/expected")
+/** Annotation on a union of single-key mappings (stages): names the thing for "unknown ..." messages. */
+export const KeyedUnionId: unique symbol = Symbol.for("rstn/dsl/keyed-union")
+
+declare module "effect/Schema" {
+  namespace Annotations {
+    interface GenericSchema<A> {
+      readonly [ExpectedId]?: string
+      readonly [KeyedUnionId]?: string
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values
+
+const Int = Schema.Number.pipe(Schema.int())
+const PositiveInt = Int.pipe(Schema.positive()).annotations({ [ExpectedId]: "a positive integer" })
+const NonNegativeInt = Int.pipe(Schema.nonNegative()).annotations({ [ExpectedId]: "a non-negative integer" })
+const PositiveNumber = Schema.Number.pipe(Schema.positive()).annotations({ [ExpectedId]: "a positive number" })
+const NonNegativeNumber = Schema.Number.pipe(Schema.nonNegative()).annotations({ [ExpectedId]: "a non-negative number" })
+/** A probability or threshold. */
+const Fraction = Schema.Number.pipe(Schema.between(0, 1)).annotations({ [ExpectedId]: "a number in [0, 1]" })
+/** Momentum, Adam's betas, dropout: 1 would never forget (or drop everything). */
+const OpenFraction = Schema.Number.pipe(Schema.greaterThanOrEqualTo(0), Schema.lessThan(1)).annotations({
+  [ExpectedId]: "a number in [0, 1)"
+})
+const PositiveFraction = Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(1)).annotations({
+  [ExpectedId]: "a number in (0, 1]"
+})
+/**
+ * A file or directory. Relative paths are resolved against the directory of the file that
+ * declares them (a `--set` value or a default: the current directory; `run.dir`, an output, always
+ * the current directory); see `resolve.ts`.
+ */
+const FilePath = Schema.String.pipe(Schema.minLength(1)).annotations({ [ExpectedId]: "a path" })
+/** Names become directory names and node keys. */
+const Name = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)).annotations({
+  [ExpectedId]: "a name of letters, digits, '.', '_' or '-'"
+})
+
+export const View = Schema.Literal("X", "Y", "Z").annotations({
+  description: "X, Y, Z: slicing along each volume axis (the paper's coronal, sagittal and axial views)"
+})
+export type View = typeof View.Type
+
+// ---------------------------------------------------------------------------------------------
+// Dataset
+
+export const PhantomSource = Schema.Struct({
+  kind: Schema.Literal("phantom"),
+  dir: FilePath.annotations({ description: "Where the synthetic dataset is written on first use (Decathlon layout)." }),
+  cases: Schema.optionalWith(Int.pipe(Schema.greaterThanOrEqualTo(2)).annotations({ [ExpectedId]: "an integer of at least 2" }), {
+    default: () => 12
+  }),
+  size: Schema.optionalWith(Schema.Literal("small", "medium", "full"), { default: () => "small" as const }).annotations({
+    description: "small ≈ 96x96x48, medium ≈ 192x192x96, full 512x512xL"
+  }),
+  seed: Schema.optionalWith(NonNegativeInt, { default: () => 0 }).annotations({
+    description: "Seed of the generated anatomy (separate from the pipeline seed, so re-seeding training keeps the data)."
+  })
+})
+
+export const DecathlonSource = Schema.Struct({
+  kind: Schema.Literal("decathlon"),
+  root: FilePath.annotations({ description: "Medical Segmentation Decathlon task directory (dataset.json, imagesTr/, labelsTr/)." })
+})
+
+export const CasePair = Schema.Struct({
+  image: FilePath,
+  label: FilePath,
+  id: Schema.optional(Name).annotations({ description: "Case id; default: derived from the image file name." })
+})
+
+export const PairsSource = Schema.Struct({
+  kind: Schema.Literal("pairs"),
+  base: Schema.optionalWith(FilePath, { default: () => "." }).annotations({
+    description: "Directory the pairs are relative to; default: the directory of the file that lists them."
+  }),
+  pairs: Schema.Array(CasePair).pipe(Schema.minItems(1)).annotations({ [ExpectedId]: "a non-empty list of {image, label}" })
+})
+
+export const DatasetSource = Schema.Union(PhantomSource, DecathlonSource, PairsSource)
+
+export const Dataset = Schema.Struct({
+  source: DatasetSource,
+  foreground: Schema.optionalWith(
+    Schema.Union(Schema.Literal("nonzero"), Schema.Array(PositiveInt).pipe(Schema.minItems(1))).annotations({
+      [ExpectedId]: "\"nonzero\" or a non-empty list of label values"
+    }),
+    { default: () => "nonzero" as const }
+  ).annotations({ description: "Label values that count as the organ (rstn-reference.md: Decathlon pancreas is label >= 1)." }),
+  window: Schema.optionalWith(Schema.Tuple(Schema.Number, Schema.Number), { default: () => [-100, 240] as const }).annotations({
+    description: "HU window [low, high]: clip, then scale to [0, 1] (rstn-reference.md: [-100, 240])."
+  }),
+  folds: Schema.optionalWith(Int.pipe(Schema.greaterThanOrEqualTo(2)).annotations({ [ExpectedId]: "an integer of at least 2" }), {
+    default: () => 4
+  }).annotations({ description: "Cross-validation folds over the cases in sorted order (paper: 4)." }),
+  fold: Schema.optionalWith(
+    Schema.Union(Schema.Literal("all"), Schema.Array(NonNegativeInt).pipe(Schema.minItems(1))).annotations({
+      [ExpectedId]: "\"all\" or a non-empty list of fold indices"
+    }),
+    { default: () => "all" as const }
+  ).annotations({ description: "Folds to run: \"all\" or a list of 0-based indices." })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Networks
+
+export const Network = Schema.Struct({
+  arch: Schema.optionalWith(Schema.Literal("fcn8s"), { default: () => "fcn8s" as const }),
+  width: Schema.optionalWith(PositiveFraction, { default: () => 1 }).annotations({
+    description: "Multiplier on VGG-16's channel counts; 1 = the reference FCN-8s, 1/16 a CPU-sized one."
+  }),
+  blocks: Schema.optionalWith(Schema.Literal(3, 4, 5), { default: () => 5 as const }).annotations({
+    description: "VGG blocks kept; 5 = the reference topology."
+  }),
+  norm: Schema.optionalWith(Schema.Literal("none", "batch", "group"), { default: () => "none" as const }).annotations({
+    description: "Normalisation after every convolution: none in the reference; batch for training from scratch (design.md)."
+  }),
+  dropout: Schema.optionalWith(OpenFraction, { default: () => 0.5 }).annotations({
+    description: "Dropout after fc6 and fc7 in training (FCN-8s: 0.5)."
+  }),
+  learnUpsampling: Schema.optionalWith(Schema.Boolean, { default: () => false })
+    .pipe(Schema.fromKey("learn-upsampling"))
+    .annotations({ description: "Train the upsampling kernels; the release keeps them bilinear and frozen." })
+})
+export type Network = typeof Network.Type
+
+export const Pretrained = Schema.Struct({
+  file: FilePath.annotations({ description: "A local weights file (the checkpoint format)." }),
+  mappings: Schema.optionalWith(Schema.Array(Schema.Tuple(Schema.String, Schema.String)), { default: () => [] }).annotations({
+    description: "[file prefix, model prefix] pairs, e.g. [fcn8s/, coarse/] and [fcn8s/, fine/]."
+  }),
+  skip: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }).annotations({
+    description: "File tensor name prefixes to leave out."
+  }),
+  requireAll: Schema.optionalWith(Schema.Boolean, { default: () => false })
+    .pipe(Schema.fromKey("require-all"))
+    .annotations({ description: "Fail unless every trainable weight is initialised from the file." })
+})
+
+const defaultNetwork = (): Network => Schema.decodeUnknownSync(Network)({})
+
+export const Networks = Schema.Struct({
+  coarse: Schema.optionalWith(Network, { default: defaultNetwork }),
+  fine: Schema.optionalWith(Network, { default: defaultNetwork }),
+  pretrained: Schema.optionalWith(Schema.NullOr(Pretrained), { default: () => null }).annotations({
+    description: "Initial weights (the release starts from ImageNet FCN-8s); null = seeded initialisation."
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Saliency transformation and crop
+
+export const SaliencyLayer = Schema.Struct({
+  kernel: Schema.Literal(1, 3, 5, 7).annotations({ description: "Kernel size (paper, Table 1: 1x1 < 3x3 < 5x5; 7x7 slightly worse)." }),
+  activation: Schema.optionalWith(Schema.Literal("relu", "none"), { default: () => "none" as const }),
+  init: Schema.optionalWith(
+    Schema.Struct({
+      weights: Schema.optionalWith(Schema.Literal("xavier-normal", "zeros"), { default: () => "xavier-normal" as const }),
+      bias: Schema.optionalWith(
+        Schema.Union(Schema.Number, Schema.Array(Schema.Number)).annotations({ [ExpectedId]: "a number or a list of one number per channel" }),
+        { default: () => 1 }
+      )
+    }),
+    { default: () => ({ weights: "xavier-normal" as const, bias: 1 }) }
+  ).annotations({ description: "Release: first layer Xavier-normal with bias 1; last layer zeros with bias [1.0, 1.5, 2.0]." })
+})
+export type SaliencyLayer = typeof SaliencyLayer.Type
+
+export const Saliency = Schema.Struct({
+  layers: Schema.Array(SaliencyLayer).pipe(Schema.minItems(1)).annotations({ [ExpectedId]: "a non-empty list of layers" })
+})
+export type Saliency = typeof Saliency.Type
+
+/** rstn-reference.md "Networks": the released best model, conv 3x3 -> ReLU -> conv 5x5. */
+const releaseSaliency = (): Saliency => ({
+  layers: [
+    { kernel: 3, activation: "relu", init: { weights: "xavier-normal", bias: 1 } },
+    { kernel: 5, activation: "none", init: { weights: "zeros", bias: [1.0, 1.5, 2.0] } }
+  ]
+})
+
+export const Jitter = Schema.Struct({
+  probability: Schema.optionalWith(Fraction, { default: () => 0.5 }),
+  max: Schema.optionalWith(NonNegativeInt, { default: () => 40 }).annotations({ description: "Largest margin drawn per side (reference: 2K = 40)." })
+})
+
+/** rstn-reference.md "Crop". */
+export const Crop = Schema.Struct({
+  threshold: Schema.optionalWith(Fraction, { default: () => 0.5 }).annotations({ description: "Binarisation of the reference map." }),
+  margin: Schema.optionalWith(NonNegativeInt, { default: () => 20 }).annotations({ description: "K, training margin in pixels." }),
+  jitter: Schema.optionalWith(Schema.NullOr(Jitter), { default: () => ({ probability: 0.5, max: 40 }) }).annotations({
+    description: "Training margin jitter; null keeps K."
+  })
+})
+export type Crop = typeof Crop.Type
+
+// ---------------------------------------------------------------------------------------------
+// Training
+
+export const ConstantSchedule = Schema.Struct({ kind: Schema.Literal("constant") })
+export const StepSchedule = Schema.Struct({
+  kind: Schema.Literal("step"),
+  every: PositiveInt,
+  unit: Schema.optionalWith(Schema.Literal("epochs", "iterations"), { default: () => "epochs" as const }),
+  factor: Schema.optionalWith(PositiveFraction, { default: () => 0.5 })
+})
+export const LrSchedule = Schema.Union(ConstantSchedule, StepSchedule)
+export type LrSchedule = typeof LrSchedule.Type
+
+const multiplier = (value: number) => Schema.optionalWith(NonNegativeNumber, { default: () => value })
+
+/** Per parameter group; the release's are the SGD defaults (rstn-reference.md "Training"). */
+const multipliers = (cw: number, cb: number, fw: number, fb: number, sw: number, sb: number) =>
+  Schema.Struct({
+    "coarse-weights": multiplier(cw),
+    "coarse-biases": multiplier(cb),
+    "fine-weights": multiplier(fw),
+    "fine-biases": multiplier(fb),
+    "saliency-weights": multiplier(sw),
+    "saliency-biases": multiplier(sb)
+  })
+const ReleaseMultipliers = multipliers(1, 2, 10, 20, 10, 20)
+const UniformMultipliers = multipliers(1, 1, 1, 1, 1, 1)
+
+export const Sgd = Schema.Struct({
+  kind: Schema.Literal("sgd"),
+  lr: Schema.optionalWith(PositiveNumber, { default: () => 1e-5 }),
+  momentum: Schema.optionalWith(OpenFraction, { default: () => 0.99 }),
+  weightDecay: Schema.optionalWith(NonNegativeNumber, { default: () => 5e-4 }).pipe(Schema.fromKey("weight-decay")),
+  multipliers: Schema.optionalWith(ReleaseMultipliers, { default: () => Schema.decodeUnknownSync(ReleaseMultipliers)({}) })
+})
+
+export const Adam = Schema.Struct({
+  kind: Schema.Literal("adam"),
+  lr: Schema.optionalWith(PositiveNumber, { default: () => 1e-3 }),
+  beta1: Schema.optionalWith(OpenFraction, { default: () => 0.9 }),
+  beta2: Schema.optionalWith(OpenFraction, { default: () => 0.999 }),
+  epsilon: Schema.optionalWith(PositiveNumber, { default: () => 1e-7 }),
+  weightDecay: Schema.optionalWith(NonNegativeNumber, { default: () => 0 }).pipe(Schema.fromKey("weight-decay")),
+  multipliers: Schema.optionalWith(UniformMultipliers, { default: () => Schema.decodeUnknownSync(UniformMultipliers)({}) })
+})
+
+export const Optimizer = Schema.Union(Sgd, Adam)
+export type Optimizer = typeof Optimizer.Type
+
+/** `last` in a stage's `weights` means the last phase that trains that network. */
+export const LAST = "last"
+/** The phase name of `training.noisy-fine-tune` in `weights` references and events. */
+export const NOISY = "noisy"
+
+export const Phase = Schema.Struct({
+  name: Name.annotations({ description: "S, I, J in joint mode; coarse and fine in stage-wise mode." }),
+  cropFrom: Schema.optionalWith(Schema.Literal("label", "coarse"), { default: () => "label" as const })
+    .pipe(Schema.fromKey("crop-from"))
+    .annotations({ description: "Where the fine crop box comes from: the ground truth, or the coarse prediction (falls back to the label when empty)." }),
+  saliency: Schema.optionalWith(Schema.Boolean, { default: () => false }).annotations({
+    description: "Multiply the fine input by the saliency transform of the coarse map."
+  }),
+  epochs: Schema.optional(PositiveInt),
+  iterations: Schema.optional(PositiveInt),
+  schedule: Schema.optional(LrSchedule).annotations({ description: "This phase's schedule; default: training.schedule." }),
+  lr: Schema.optional(PositiveNumber).annotations({ description: "This phase's base learning rate; default: the optimizer's." })
+})
+export type Phase = typeof Phase.Type
+
+/** rstn-reference.md "Training": S:I:J for 2:6:8 epochs, halving the rate every 2 epochs of J. */
+const releasePhases = (): ReadonlyArray<Phase> => [
+  { name: "S", cropFrom: "label", saliency: false, epochs: 2 },
+  { name: "I", cropFrom: "label", saliency: true, epochs: 6 },
+  { name: "J", cropFrom: "coarse", saliency: true, epochs: 8, schedule: { kind: "step", every: 2, unit: "epochs", factor: 0.5 } }
+]
+
+export const NoisyFineTune = Schema.Struct({
+  iterations: Schema.optional(PositiveInt),
+  epochs: Schema.optional(PositiveInt),
+  lr: Schema.optionalWith(PositiveNumber, { default: () => 1e-6 })
+})
+
+export const Training = Schema.Struct({
+  mode: Schema.optionalWith(Schema.Literal("joint", "stage-wise"), { default: () => "joint" as const }).annotations({
+    description: "joint (RSTN) or stage-wise (Zhou et al. 2016: coarse and fine trained separately)."
+  }),
+  loss: Schema.optionalWith(
+    Schema.Struct({
+      lambda: Schema.optionalWith(Fraction, { default: () => 1 / 3 }).annotations({ description: "Weight of the coarse DSC loss (reference: 1/3)." }),
+      epsilon: Schema.optionalWith(PositiveNumber, { default: () => 1e-6 })
+    }),
+    { default: () => ({ lambda: 1 / 3, epsilon: 1e-6 }) }
+  ),
+  optimizer: Schema.optionalWith(Optimizer, { default: () => Schema.decodeUnknownSync(Sgd)({ kind: "sgd" }) }),
+  schedule: Schema.optionalWith(LrSchedule, { default: () => ({ kind: "constant" as const }) }),
+  phases: Schema.optionalWith(Schema.Array(Phase).pipe(Schema.minItems(1)).annotations({ [ExpectedId]: "a non-empty list of phases" }), {
+    default: releasePhases
+  }),
+  batchSize: Schema.optionalWith(PositiveInt, { default: () => 1 }).pipe(Schema.fromKey("batch-size")),
+  sliceThreshold: Schema.optionalWith(PositiveFraction, { default: () => 0.98 })
+    .pipe(Schema.fromKey("slice-threshold"))
+    .annotations({ description: "Keep the largest floor(t x count) foreground slices (reference: 0.98)." }),
+  checkpointEvery: Schema.optionalWith(PositiveInt, { default: () => 500 })
+    .pipe(Schema.fromKey("checkpoint-every"))
+    .annotations({ description: "Iterations between checkpoints." }),
+  noisyFineTune: Schema.optionalWith(Schema.NullOr(NoisyFineTune), { default: () => null })
+    .pipe(Schema.fromKey("noisy-fine-tune"))
+    .annotations({ description: "Fine-tuning with crops from the coarse mask (paper: 40,000 iterations at lr 1e-6), run last as phase 'noisy'." })
+})
+export type Training = typeof Training.Type
+
+// ---------------------------------------------------------------------------------------------
+// Test stages
+
+/**
+ * A stage is written as `{ name: { ...options } }`, or as the bare name when every option keeps
+ * its default (`- fuse`, or `- fuse:` with nothing after it). Decoded, it is a tagged value
+ * `{ kind: name, ...options }`.
+ */
+const stage = <const K extends string, F extends Schema.Struct.Fields>(name: K, fields: F, bare: boolean) => {
+  const body = Schema.Struct(fields)
+  const defaults = (): object => Schema.decodeUnknownSync(body as unknown as Schema.Schema<object>)({})
+  const Tagged = Schema.extend(Schema.Struct({ kind: Schema.Literal(name) }), Schema.typeSchema(body))
+  const options = bare ? Schema.NullOr(body) : body
+  const keyed = Schema.transform(Schema.Struct({ [name]: options } as { [P in K]: typeof options }), Tagged, {
+    strict: false,
+    decode: (input) => ({ kind: name, ...((input as unknown as Record<K, object | null>)[name] ?? defaults()) }),
+    encode: (value) => {
+      const { kind: _, ...rest } = value as { kind: K }
+      return { [name]: rest }
+    }
+  })
+  if (!bare) return [keyed] as const
+  const shorthand = Schema.transform(Schema.Literal(name), Tagged, {
+    strict: false,
+    decode: () => ({ kind: name, ...defaults() }),
+    encode: () => name
+  })
+  // Keyed first: encoding picks the first member that fits, and the keyed form keeps options.
+  return [keyed, shorthand] as const
+}
+
+const Weights = Schema.optionalWith(Name, { default: () => LAST }).annotations({
+  description: "The training phase whose weights to use (e.g. J; I for the mixed I^C-J^F test); 'last' = the last phase that trains this network."
+})
+
+const coarseStage = stage("coarse", { weights: Weights }, true)
+const saliencyStage = stage(
+  "saliency-transform",
+  {
+    from: Schema.optionalWith(Schema.Literal("previous", "oracle"), { default: () => "previous" as const }).annotations({
+      description: "previous: the previous round's score map; oracle: the ground truth (strong oracle)."
+    })
+  },
+  true
+)
+const cropStage = stage(
+  "crop",
+  {
+    by: Schema.optionalWith(Schema.Literal("previous-mask", "oracle-box"), { default: () => "previous-mask" as const }).annotations({
+      description: "previous-mask: the previous round's mask; oracle-box: each slice's ground-truth box (oracle tests)."
+    }),
+    margin: Schema.optionalWith(NonNegativeInt, { default: () => 20 }).annotations({ description: "K in testing (reference: 20)." })
+  },
+  true
+)
+const fineStage = stage("fine", { weights: Weights }, true)
+const fuseStage = stage(
+  "fuse",
+  {
+    threshold: Schema.optionalWith(Fraction, { default: () => 0.5 }),
+    components: Schema.optionalWith(Schema.Literal("largest", "half-of-largest", "all"), { default: () => "largest" as const }).annotations({
+      description: "largest 3D component (paper); half-of-largest keeps components at least half its size (release); all."
+    })
+  },
+  true
+)
+
+export const BodyStage = Schema.Union(...coarseStage, ...saliencyStage, ...cropStage, ...fineStage, ...fuseStage).annotations({
+  [KeyedUnionId]: "stage"
+})
+export type BodyStage = typeof BodyStage.Type
+
+const convergeStage = stage(
+  "converge-until",
+  {
+    threshold: Schema.optionalWith(Fraction, { default: () => 0.99 }).annotations({
+      description: "t: stop when DSC(previous mask, this mask) reaches it (paper: 0.99 RSTN, 0.95 stage-wise)."
+    }),
+    maxRounds: Schema.optionalWith(PositiveInt, { default: () => 10 })
+      .pipe(Schema.fromKey("max-rounds"))
+      .annotations({ description: "T, the round limit (paper: 10)." }),
+    body: Schema.Array(BodyStage).pipe(Schema.minItems(1)).annotations({ [ExpectedId]: "a non-empty list of stages" })
+  },
+  false
+)
+
+export const Stage = Schema.Union(...coarseStage, ...saliencyStage, ...cropStage, ...fineStage, ...fuseStage, ...convergeStage).annotations({
+  [KeyedUnionId]: "stage"
+})
+export type Stage = typeof Stage.Type
+export type StageKind = Stage["kind"]
+export const STAGE_NAMES: ReadonlyArray<StageKind> = ["coarse", "saliency-transform", "crop", "fine", "fuse", "converge-until"]
+
+/** rstn-reference.md "Testing": coarse round 0, then at most T = 10 rounds until t = 0.99. */
+const releaseStages = (): ReadonlyArray<Stage> => [
+  { kind: "coarse", weights: LAST },
+  { kind: "fuse", threshold: 0.5, components: "largest" },
+  {
+    kind: "converge-until",
+    threshold: 0.99,
+    maxRounds: 10,
+    body: [
+      { kind: "saliency-transform", from: "previous" },
+      { kind: "crop", by: "previous-mask", margin: 20 },
+      { kind: "fine", weights: LAST },
+      { kind: "fuse", threshold: 0.5, components: "largest" }
+    ]
+  }
+]
+
+export const Test = Schema.Struct({
+  stages: Schema.optionalWith(Schema.Array(Stage).pipe(Schema.minItems(1)).annotations({ [ExpectedId]: "a non-empty list of stages" }), {
+    default: releaseStages
+  }).annotations({ description: "The coarse-to-fine test, run per case: coarse, saliency-transform, crop, fine, fuse, converge-until." })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation and run
+
+export const Evaluation = Schema.Struct({
+  thresholds: Schema.optionalWith(Schema.Array(Fraction).pipe(Schema.minItems(1)).annotations({ [ExpectedId]: "a non-empty list of numbers in [0, 1]" }), {
+    default: () => [0.9, 0.95, 0.98, 0.99]
+  }).annotations({ description: "Report the DSC at the round where each inter-iteration DSC threshold is first met." }),
+  oracle: Schema.optionalWith(Schema.Literal("none", "strong", "weak"), { default: () => "none" as const }).annotations({
+    description: "Over-fitting diagnostics (rstn-reference.md \"Oracle tests\"); must agree with the test stages."
+  }),
+  saveRounds: Schema.optionalWith(Schema.Boolean, { default: () => false })
+    .pipe(Schema.fromKey("save-rounds"))
+    .annotations({ description: "Write every round's mask, not just the final one." })
+})
+
+export const Run = Schema.Struct({
+  backend: Schema.optionalWith(Schema.Literal("auto", "node-gpu", "node", "wasm", "cpu"), { default: () => "auto" as const }),
+  dir: Schema.optionalWith(FilePath, { default: () => "runs/{name}" }).annotations({
+    description: "Run directory, relative to where rstn runs; {name} is replaced by the pipeline's name."
+  }),
+  concurrency: Schema.optionalWith(PositiveInt, { default: () => 1 }),
+  onCaseError: Schema.optionalWith(Schema.Literal("skip", "stop"), { default: () => "skip" as const }).pipe(Schema.fromKey("on-case-error")),
+  maxVoxels: Schema.optionalWith(PositiveInt, { default: () => 200_000_000 })
+    .pipe(Schema.fromKey("max-voxels"))
+    .annotations({ description: "Refuse volumes larger than this (memory guard)." })
+})
+
+// ---------------------------------------------------------------------------------------------
+// The pipeline
+
+const section = <S extends Schema.Schema.AnyNoContext>(s: S) =>
+  Schema.optionalWith(s, { default: () => Schema.decodeUnknownSync(s)({}) as Schema.Schema.Type<S> })
+
+export const Pipeline = Schema.Struct({
+  name: Name.annotations({ description: "Shown in the UI and summaries; the default run directory is runs/{name}." }),
+  seed: Schema.optionalWith(NonNegativeInt, { default: () => 0 }).annotations({ description: "Every random choice derives from it." }),
+  dataset: Dataset,
+  views: Schema.optionalWith(Schema.Array(View).pipe(Schema.minItems(1)).annotations({ [ExpectedId]: "a non-empty list of X, Y, Z" }), {
+    default: () => ["X", "Y", "Z"] as const
+  }),
+  sliceThickness: Schema.optionalWith(Schema.Literal(1, 3), { default: () => 3 as const })
+    .pipe(Schema.fromKey("slice-thickness"))
+    .annotations({ description: "Neighbouring slices stacked as channels (reference: 3)." }),
+  networks: section(Networks),
+  saliency: Schema.optionalWith(Schema.NullOr(Saliency), { default: releaseSaliency }).annotations({
+    description: "The saliency transformation; null = none (the stage-wise baseline)."
+  }),
+  crop: section(Crop),
+  training: section(Training),
+  test: section(Test),
+  evaluation: section(Evaluation),
+  run: section(Run)
+}).annotations({ title: "rstn pipeline", description: "An RSTN experiment: dataset, networks, training phases, coarse-to-fine test, evaluation." })
+
+export type Pipeline = typeof Pipeline.Type
+export type PipelineInput = typeof Pipeline.Encoded

@@ -1,0 +1,178 @@
+/**
+ * The shipped pipelines/: every file is valid, means what its comment says (the paper's and the
+ * release's values), and each variant differs from the best model exactly where its Table 1 row
+ * (or oracle, or baseline) says.
+ */
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+import { loadPipeline, type ResolvedPipeline } from "../../src/dsl/load.ts"
+import type { Pipeline } from "../../src/dsl/pipeline.ts"
+
+const dir = path.resolve(import.meta.dirname, "../../pipelines")
+const load = (name: string): Promise<ResolvedPipeline> => Effect.runPromise(loadPipeline(path.join(dir, name), []))
+
+/** The pipeline minus the keys a variant is expected to change, for "nothing else changed". */
+const without = (p: Pipeline, ...paths: ReadonlyArray<string>): unknown => {
+  const copy = structuredClone(p) as unknown as Record<string, unknown>
+  for (const dotted of paths) {
+    const keys = dotted.split(".")
+    let o = copy
+    for (const k of keys.slice(0, -1)) o = o[k] as Record<string, unknown>
+    delete o[keys[keys.length - 1]!]
+  }
+  return copy
+}
+
+describe("pipelines/", () => {
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yaml"))
+
+  it("holds the best model, each Table 1 row, the baseline, the oracles, the mixed test and the demo", () => {
+    expect(files.sort()).toEqual(
+      [
+        "demo.yaml",
+        "kernel-1x1.yaml",
+        "kernel-3x3.yaml",
+        "kernel-5x5.yaml",
+        "mixed-ic-jf.yaml",
+        "noisy-fine-tune.yaml",
+        "oracle-strong.yaml",
+        "oracle-weak.yaml",
+        "rstn-best.yaml",
+        "stage-wise.yaml",
+        "two-layer.yaml"
+      ].sort()
+    )
+  })
+
+  it.each(files)("%s is valid and has its own name and run directory", async (file) => {
+    const r = await load(file)
+    expect(r.pipeline.name).toBe(file.replace(/\.yaml$/, ""))
+    expect(r.pipeline.run.dir).toBe(path.resolve(`runs/${r.pipeline.name}`))
+  })
+
+  it("rstn-best has the paper's and the release's settings", async () => {
+    const p = (await load("rstn-best.yaml")).pipeline
+    expect(p.networks.coarse).toEqual({ arch: "fcn8s", width: 1, blocks: 5, norm: "none", dropout: 0.5, learnUpsampling: false })
+    expect(p.networks.fine).toEqual(p.networks.coarse)
+    expect(p.saliency).toEqual({
+      layers: [
+        { kernel: 3, activation: "relu", init: { weights: "xavier-normal", bias: 1 } },
+        { kernel: 5, activation: "none", init: { weights: "zeros", bias: [1.0, 1.5, 2.0] } }
+      ]
+    })
+    expect(p.dataset.folds).toBe(4)
+    expect(p.dataset.window).toEqual([-100, 240])
+    expect(p.crop).toEqual({ threshold: 0.5, margin: 20, jitter: { probability: 0.5, max: 40 } })
+    expect(p.training.loss.lambda).toBeCloseTo(1 / 3, 12)
+    expect(p.training.optimizer).toEqual({
+      kind: "sgd",
+      lr: 1e-5,
+      momentum: 0.99,
+      weightDecay: 5e-4,
+      multipliers: { "coarse-weights": 1, "coarse-biases": 2, "fine-weights": 10, "fine-biases": 20, "saliency-weights": 10, "saliency-biases": 20 }
+    })
+    expect(p.training.phases.map((ph) => [ph.name, ph.cropFrom, ph.saliency, ph.epochs])).toEqual([
+      ["S", "label", false, 2],
+      ["I", "label", true, 6],
+      ["J", "coarse", true, 8]
+    ])
+    expect(p.training.phases[2]!.schedule).toEqual({ kind: "step", every: 2, unit: "epochs", factor: 0.5 })
+    const loop = p.test.stages[2]!
+    expect(loop.kind === "converge-until" && [loop.threshold, loop.maxRounds]).toEqual([0.99, 10])
+  })
+
+  it("rstn-best spells out exactly the defaults, so a pipeline of name and dataset is the best model", async () => {
+    const best = (await load("rstn-best.yaml")).pipeline
+    const { resolvePipelineText } = await import("../../src/dsl/load.ts")
+    const minimal = resolvePipelineText({
+      file: path.join(dir, "minimal.yaml"),
+      text: "name: rstn-best\nseed: 42\ndataset:\n  source: { kind: decathlon, root: ../data/Task07_Pancreas }\n  foreground: [1, 2]\n"
+    })
+    expect(minimal._tag).toBe("Right")
+    if (minimal._tag === "Right") expect(minimal.right.pipeline).toEqual(best)
+  })
+
+  it.each([
+    ["kernel-1x1.yaml", 1],
+    ["kernel-3x3.yaml", 3],
+    ["kernel-5x5.yaml", 5]
+  ])("%s changes only the saliency transform, to one layer of kernel size %i", async (file, k) => {
+    const best = (await load("rstn-best.yaml")).pipeline
+    const p = (await load(file)).pipeline
+    expect(p.saliency).toEqual({ layers: [{ kernel: k, activation: "none", init: { weights: "xavier-normal", bias: 1 } }] })
+    expect(without(p, "name", "run.dir", "saliency")).toEqual(without(best, "name", "run.dir", "saliency"))
+  })
+
+  it("two-layer stacks two 3x3 layers; noisy-fine-tune adds 40,000 iterations at 1e-6 and tests with them", async () => {
+    const two = (await load("two-layer.yaml")).pipeline
+    expect(two.saliency?.layers.map((l) => [l.kernel, l.activation])).toEqual([
+      [3, "relu"],
+      [3, "none"]
+    ])
+    const noisy = await load("noisy-fine-tune.yaml")
+    expect(noisy.files.map((f) => path.basename(f))).toEqual(["noisy-fine-tune.yaml", "two-layer.yaml", "rstn-best.yaml"])
+    const p = noisy.pipeline
+    expect(p.training.noisyFineTune).toEqual({ iterations: 40000, lr: 1e-6 })
+    expect(p.saliency).toEqual(two.saliency)
+    const loop = p.test.stages[2]!
+    expect(p.test.stages[0]).toEqual({ kind: "coarse", weights: "noisy" })
+    expect(loop.kind === "converge-until" && loop.body[2]).toEqual({ kind: "fine", weights: "noisy" })
+    expect(without(p, "name", "run.dir", "training.noisyFineTune", "test")).toEqual(without(two, "name", "run.dir", "training.noisyFineTune", "test"))
+  })
+
+  it("stage-wise trains coarse and fine separately without saliency and stops at t = 0.95", async () => {
+    const p = (await load("stage-wise.yaml")).pipeline
+    expect(p.saliency).toBeNull()
+    expect(p.training.mode).toBe("stage-wise")
+    expect(p.training.phases.map((ph) => ph.name)).toEqual(["coarse", "fine"])
+    expect(p.test.stages).toEqual([
+      { kind: "coarse", weights: "coarse" },
+      { kind: "fuse", threshold: 0.5, components: "largest" },
+      {
+        kind: "converge-until",
+        threshold: 0.95,
+        maxRounds: 10,
+        body: [
+          { kind: "crop", by: "previous-mask", margin: 20 },
+          { kind: "fine", weights: "fine" },
+          { kind: "fuse", threshold: 0.5, components: "largest" }
+        ]
+      }
+    ])
+  })
+
+  it("the oracles and the mixed test change only the test and the oracle mode", async () => {
+    const best = (await load("rstn-best.yaml")).pipeline
+    const strong = (await load("oracle-strong.yaml")).pipeline
+    expect(strong.evaluation.oracle).toBe("strong")
+    expect(strong.test.stages.map((s) => s.kind)).toEqual(["saliency-transform", "crop", "fine", "fuse"])
+    expect(strong.test.stages[0]).toEqual({ kind: "saliency-transform", from: "oracle" })
+    expect(strong.test.stages[1]).toEqual({ kind: "crop", by: "oracle-box", margin: 20 })
+
+    const weak = (await load("oracle-weak.yaml")).pipeline
+    expect(weak.evaluation.oracle).toBe("weak")
+    const loop = weak.test.stages[2]!
+    expect(loop.kind === "converge-until" && loop.body[1]).toEqual({ kind: "crop", by: "oracle-box", margin: 20 })
+    expect(without(weak, "name", "run.dir", "evaluation.oracle", "test")).toEqual(without(best, "name", "run.dir", "evaluation.oracle", "test"))
+
+    const mixed = (await load("mixed-ic-jf.yaml")).pipeline
+    expect(mixed.test.stages[0]).toEqual({ kind: "coarse", weights: "I" })
+    const mixedLoop = mixed.test.stages[2]!
+    expect(mixedLoop.kind === "converge-until" && mixedLoop.body[2]).toEqual({ kind: "fine", weights: "J" })
+    expect(without(mixed, "name", "run.dir", "test")).toEqual(without(best, "name", "run.dir", "test"))
+  })
+
+  it("demo is CPU-sized: phantom data, 1/16 width with batch norm, Adam, iterations, fold 0 of 2", async () => {
+    const p = (await load("demo.yaml")).pipeline
+    expect(p.dataset.source).toEqual({ kind: "phantom", dir: path.resolve(dir, "../data/phantom-small"), cases: 12, size: "small", seed: 7 })
+    expect([p.dataset.folds, p.dataset.fold]).toEqual([2, [0]])
+    expect(p.networks.coarse).toMatchObject({ width: 0.0625, norm: "batch" })
+    expect(p.training.optimizer.kind).toBe("adam")
+    for (const ph of p.training.phases) {
+      expect(ph.epochs).toBeUndefined()
+      expect(ph.iterations).toBeLessThanOrEqual(500)
+    }
+  })
+})
