@@ -66,6 +66,7 @@ export const cachedManifest = (
       return Option.none()
     }
     if (Option.isNone(read.right) || read.right.value.key !== node.key) return Option.none()
+    if ((read.right.value.missingInputs ?? []).length > 0) return Option.none()
     const missing = yield* store.missingOutput(node.id, read.right.value)
     return Option.isNone(missing) ? read.right : Option.none()
   })
@@ -83,7 +84,11 @@ export const execute = <E, R>(
     const finished = (node: GraphNode<E, R>, status: "done" | "cached" | "failed" | "skipped", durationMs: number) =>
       Effect.flatMap(now, (at) => bus.publish({ _tag: "node-finished", at, key: node.key, status, durationMs }))
 
-    const runNode = (node: GraphNode<E, R>, inputs: ReadonlyArray<InputArtifact>): Effect.Effect<NodeOutcome, never, R> =>
+    const runNode = (
+      node: GraphNode<E, R>,
+      inputs: ReadonlyArray<InputArtifact>,
+      missingInputs: ReadonlyArray<string>
+    ): Effect.Effect<NodeOutcome, never, R> =>
       Effect.gen(function* () {
         const startedAt = yield* now
         yield* bus.publish({ _tag: "node-started", at: startedAt, key: node.key })
@@ -97,6 +102,7 @@ export const execute = <E, R>(
           label: node.label,
           config: node.configJson,
           inputs,
+          missingInputs,
           input: (id) => {
             const found = byId.get(id)
             if (found === undefined) throw new Error(`node ${node.id} reads '${id}', which is not among its deps`)
@@ -147,6 +153,7 @@ export const execute = <E, R>(
                 label: node.label,
                 config: node.configJson,
                 deps: node.deps.map((id, i) => ({ id, key: node.depKeys[i]! })),
+                ...(missingInputs.length > 0 ? { missingInputs: [...missingInputs] } : {}),
                 outputs: {
                   json: outputs.right as NodeResult,
                   files: Object.fromEntries([...written.entries()].sort(([a], [b]) => (a < b ? -1 : 1)))
@@ -195,7 +202,7 @@ export const execute = <E, R>(
       Effect.gen(function* () {
         const deps = node.deps.map((d) => outcomes.get(d)!)
         const blocked = deps.findIndex((o) => o._tag === "failed" || o._tag === "skipped")
-        if (blocked >= 0) {
+        if (blocked >= 0 && node.partialInputs !== true) {
           const dep = deps[blocked]!
           yield* finished(node, "skipped", 0)
           return yield* settle(node.id, { _tag: "skipped", because: dep._tag === "skipped" ? dep.because : node.deps[blocked]! })
@@ -212,8 +219,14 @@ export const execute = <E, R>(
         ready.splice(at < 0 ? ready.length : at, 0, i)
       })
 
+    const hasOutputs = (o: NodeOutcome | undefined): o is Extract<NodeOutcome, { manifest: Manifest }> =>
+      o !== undefined && (o._tag === "done" || o._tag === "cached")
     const inputsOf = (node: GraphNode<E, R>): ReadonlyArray<InputArtifact> =>
-      node.deps.map((d) => store.input((outcomes.get(d) as { manifest: Manifest }).manifest))
+      node.deps.flatMap((d) => {
+        const o = outcomes.get(d)
+        return hasOutputs(o) ? [store.input(o.manifest)] : []
+      })
+    const missingOf = (node: GraphNode<E, R>): ReadonlyArray<string> => node.deps.filter((d) => !hasOutputs(outcomes.get(d)))
 
     for (const node of graph.nodes) if (node.deps.length === 0) yield* resolve(node)
     while (outcomes.size < graph.nodes.length) {
@@ -224,7 +237,7 @@ export const execute = <E, R>(
       while (running < bound && ready.length > 0) {
         const node = graph.nodes[ready.shift()!]!
         running++
-        yield* Effect.fork(Effect.flatMap(runNode(node, inputsOf(node)), (o) => Queue.offer(completions, [node.id, o] as const)))
+        yield* Effect.fork(Effect.flatMap(runNode(node, inputsOf(node), missingOf(node)), (o) => Queue.offer(completions, [node.id, o] as const)))
       }
       if (running === 0) break // everything left was settled above
       const [id, outcome] = yield* Queue.take(completions)

@@ -29,6 +29,8 @@ export const Manifest = Schema.Struct({
     json: Schema.Record({ key: Schema.String, value: JsonValue }),
     files: Schema.Record({ key: Schema.String, value: FileOutput })
   }),
+  /** Deps that had failed when this node ran (`partialInputs` nodes); such a manifest is never reused. */
+  missingInputs: Schema.optional(Schema.Array(Schema.String)),
   /** Milliseconds since the Unix epoch (the run's Clock). */
   finishedAt: Schema.Number,
   durationMs: Schema.Number

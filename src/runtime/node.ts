@@ -34,6 +34,12 @@ export interface NodeSpec<E = unknown, R = never> {
    */
   readonly config: unknown
   readonly run: (ctx: NodeContext) => Effect.Effect<NodeResult, E, R>
+  /**
+   * Run even when some inputs failed or were skipped (an evaluation over the cases that
+   * succeeded); the missing ones are in `ctx.missingInputs`. Such a result is never reused from
+   * cache, since the missing inputs may succeed on the next run.
+   */
+  readonly partialInputs?: boolean
 }
 
 /** A finished node's outputs as a dependent sees them. */
@@ -55,8 +61,10 @@ export interface NodeContext {
   readonly label: string
   /** The canonical form of `spec.config`. */
   readonly config: Json
-  /** The inputs, in `deps` order. */
+  /** The inputs, in `deps` order (without the missing ones of a `partialInputs` node). */
   readonly inputs: ReadonlyArray<InputArtifact>
+  /** Ids of deps that failed or were skipped (only ever non-empty for `partialInputs` nodes). */
+  readonly missingInputs: ReadonlyArray<string>
   /** One input by id; a dependency that was not declared is a bug and dies. */
   readonly input: (id: string) => InputArtifact
   /**

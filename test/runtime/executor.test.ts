@@ -137,6 +137,41 @@ describe("failures", () => {
     expect(listFiles(path.join(dir, "nodes", "bad")).filter((f) => f.endsWith("failure.json"))).toEqual([])
   })
 
+  it("a partial-inputs node (the evaluation) runs over the inputs that succeeded, and is redone once they all do", async () => {
+    const dir = tempDir()
+    const report = (deps: string[]) => ({ ...sum("report", 0, deps), partialInputs: true })
+    const withBad = build([sum("a", 1), failing("bad", ["a"]), sum("other", 2, ["a"]), report(["bad", "other"])])
+    const reportSpec = withBad.byId.get("report")!
+    const seen: string[][] = []
+    const spying = build([
+      sum("a", 1),
+      failing("bad", ["a"]),
+      sum("other", 2, ["a"]),
+      {
+        ...reportSpec,
+        run: (ctx) => {
+          seen.push([...ctx.missingInputs])
+          return reportSpec.run(ctx)
+        }
+      }
+    ])
+    const first = await Effect.runPromise(executeRunIn(dir, spying, options))
+    expect(first.outcomes.get("report")?._tag).toBe("done")
+    expect(seen).toEqual([["bad"]])
+    expect(value(dir, "report")).toBe(3) // only `other` (1 + 2) counted
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, "nodes", "report", "node.json"), "utf8"))
+    expect(manifest.missingInputs).toEqual(["bad"])
+
+    // once the failed input succeeds, the report is not taken from cache but recomputed
+    const fixed = build([sum("a", 1), sum("bad", 5, ["a"]), sum("other", 2, ["a"]), report(["bad", "other"])])
+    await Effect.runPromise(executeRunIn(dir, fixed, options))
+    expect(labelsWith(lastRun(dir), "node-started")).toEqual(["bad", "report"])
+    expect(value(dir, "report")).toBe(6 + 3)
+    // and then it is cached like any node
+    await Effect.runPromise(executeRunIn(dir, fixed, options))
+    expect(labelsWith(lastRun(dir), "node-started")).toEqual([])
+  })
+
   it("on-case-error stop: starts nothing after the failure", async () => {
     const dir = tempDir()
     const graph = build([sum("a", 1), failing("bad", ["a"]), sum("later", 1, ["a"]), sum("later2", 1, ["later"])])
