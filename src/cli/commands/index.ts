@@ -7,5 +7,6 @@ import { watchCommand } from "./watch.ts"
 import { validateCommand } from "./validate.ts"
 import { schemaCommand } from "./schema.ts"
 import { configCommand } from "./config.ts"
+import { doctorCommand } from "./doctor.ts"
 
-export const commands: ReadonlyArray<Command> = [statusCommand, inspectCommand, phantomCommand, watchCommand, validateCommand, schemaCommand, configCommand]
+export const commands: ReadonlyArray<Command> = [statusCommand, inspectCommand, phantomCommand, watchCommand, validateCommand, schemaCommand, configCommand, doctorCommand]

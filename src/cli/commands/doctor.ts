@@ -1,0 +1,117 @@
+/**
+ * `rstn doctor`: which TensorFlow.js backends load on this machine, their versions, wasm's SIMD
+ * and threads, the GPUs tfjs-node-gpu sees, what to install for each missing one, and which one
+ * "auto" would pick. `--backend NAME` also fails (exit 1, with the install hint) when that
+ * backend is unusable, so scripts can check a machine before starting a long run.
+ */
+import { Effect } from "effect"
+import * as os from "node:os"
+import { booleanFlag, type CommandSpec, type ParsedArgs, stringFlag } from "../args.ts"
+import type { Command } from "../command.ts"
+import {
+  autoChoice,
+  type BackendStatus,
+  BackendUnavailable,
+  backendChoices,
+  parseBackendChoice,
+  probeBackends,
+  verifyWasmKernels,
+  type Importer,
+  type KernelCheck
+} from "../../runtime/backend.ts"
+
+export const spec: CommandSpec = {
+  name: "doctor",
+  summary: "Show which tensor backends work on this machine and what to install for the others.",
+  positionals: "",
+  maxPositionals: 0,
+  flags: {
+    json: { kind: "boolean", description: "Print the report as one JSON object." },
+    backend: {
+      kind: "string",
+      placeholder: "NAME",
+      description: `Also fail unless this backend is usable (${backendChoices.join(" | ")}).`
+    }
+  },
+  details:
+    "Backends are tried in the order `--backend auto` uses: tfjs-node-gpu, tfjs-node, wasm, cpu.\n" +
+    "On wasm, rstn's gradient kernels are checked against the cpu backend."
+}
+
+export interface DoctorReport {
+  readonly node: string
+  readonly platform: string
+  readonly cpus: number
+  readonly backends: ReadonlyArray<BackendStatus>
+  readonly auto: { readonly name: string; readonly reason: string }
+  /** wasm gradient kernels compared with cpu (absent when wasm is unavailable). */
+  readonly kernelChecks?: ReadonlyArray<KernelCheck>
+}
+
+const details = (s: BackendStatus): string => {
+  if (s.name === "wasm") {
+    const threads = `${s.threads ?? 1} thread${s.threads === 1 ? "" : "s"}`
+    return `${s.simd ? "SIMD" : "no SIMD"}, ${threads}; rstn kernels: ${(s.kernels ?? []).join(", ")}`
+  }
+  if (s.name === "cpu") return "pure JavaScript: slow, for tests and tiny runs"
+  if (s.name === "node-gpu") return s.devices && s.devices.length > 0 ? `GPUs: ${s.devices.join(", ")}` : "no GPU found: runs on the CPU"
+  return "libtensorflow on the CPU"
+}
+
+export const renderReport = (r: DoctorReport): string => {
+  const lines = [`TensorFlow.js backends on this machine (Node ${r.node}, ${r.platform}, ${r.cpus} CPUs):`, ""]
+  for (const s of r.backends) {
+    const status = s.available ? `ok ${s.version ?? ""}`.trim() : "missing"
+    lines.push(`  ${s.name.padEnd(10)}${status.padEnd(11)}${s.available ? details(s) : (s.problem ?? "")}`)
+    if (!s.available && s.hint) lines.push(`  ${"".padEnd(10)}${"install:".padEnd(11)}${s.hint}`)
+  }
+  if (r.kernelChecks) {
+    lines.push("", "wasm gradient kernels against cpu (relative error, must stay below 1e-4):")
+    for (const c of r.kernelChecks) {
+      lines.push(`  ${c.kernel.padEnd(22)}${c.ok ? "ok  " : "FAIL"}  ${c.relativeError.toExponential(1)}  ${c.case}`)
+    }
+  }
+  lines.push("", `auto picks ${r.auto.name}: ${r.auto.reason}`)
+  return lines.join("\n")
+}
+
+/** Probes every backend (importer: for tests, to simulate installed or missing packages). */
+export const report = (options: { readonly importer?: Importer } = {}) =>
+  Effect.gen(function* () {
+    const backends = yield* Effect.promise(() => probeBackends(options))
+    const wasmOk = backends.some((b) => b.name === "wasm" && b.available)
+    const kernelChecks = wasmOk ? yield* Effect.promise(() => verifyWasmKernels()) : undefined
+    const result: DoctorReport = {
+      node: process.version,
+      platform: `${os.platform()} ${os.arch()}`,
+      cpus: os.cpus().length,
+      backends,
+      auto: autoChoice(backends),
+      ...(kernelChecks ? { kernelChecks } : {})
+    }
+    return result
+  })
+
+const run = (args: ParsedArgs) =>
+  Effect.gen(function* () {
+    const wanted = stringFlag(args, "backend")
+    // Validate the name before the (slow) probing, so a typo fails at once.
+    const choice = wanted === undefined ? undefined : yield* parseBackendChoice(wanted, "--backend")
+    const r = yield* report()
+    process.stdout.write((booleanFlag(args, "json") ? JSON.stringify(r, null, 2) : renderReport(r)) + "\n")
+    if (choice !== undefined && choice !== "auto") {
+      const status = r.backends.find((b) => b.name === choice)!
+      if (!status.available) {
+        return yield* new BackendUnavailable({
+          backend: choice,
+          source: "--backend",
+          problem: status.problem ?? "it does not load",
+          hint: status.hint ?? ""
+        })
+      }
+    }
+    const failed = r.kernelChecks?.filter((c) => !c.ok) ?? []
+    return failed.length > 0 ? 1 : 0
+  })
+
+export const doctorCommand: Command = { spec, run }
