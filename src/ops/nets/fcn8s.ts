@@ -179,7 +179,8 @@ export const createFcn8s = (net: NetName, config: Fcn8sConfig, seed: number): Fc
     kernel: makeParam(`${net}/${name}/kernel`, net, "upsample", [2 * stride, 2 * stride, out, out], bilinearKernel(2 * stride, out), config.learnUpsampling)
   })
   const f = finalUpsampling(config)
-  const upsample = [upsampler("upscore2", 2), upsampler(`upscore_${skipA}`, 2), upsampler(`upscore${f}`, f)] as const
+  // FCN-8s names the last one upscore8; with 3 blocks it is a second 2x, which needs its own name.
+  const upsample = [upsampler("upscore2", 2), upsampler(`upscore_${skipA}`, 2), upsampler(f === 2 ? "upscore_final2" : `upscore${f}`, f)] as const
   const params = [
     ...trunk.flat().flatMap(convParams),
     ...convParams(fc6),

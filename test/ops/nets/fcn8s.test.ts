@@ -39,9 +39,10 @@ describe("FCN-8s parameter count", () => {
     ["width 1/8, batch norm", { ...small, width: 1 / 8, norm: "batch" as const }],
     ["width 1/16, group norm, 4 blocks", { ...small, norm: "group" as const, blocks: 4 }],
     ["width 1/16, 3 blocks, learned upsampling", { ...small, blocks: 3, learnUpsampling: true }]
-  ])("a built network has exactly the formula's count (%s)", (_, config) => {
+  ])("a built network has exactly the formula's count, under unique names (%s)", (_, config) => {
     const net = createFcn8s("coarse", config, 1)
     expect(parameterCount(net.params)).toBe(fcn8sParameterCount(config))
+    expect(new Set(net.params.map((p) => p.name)).size).toBe(net.params.length)
     disposeParams(net.params)
   })
 })
