@@ -39,7 +39,8 @@ export const configSubtree = (p: Pipeline, paths: ReadonlyArray<string>): unknow
     }
     let target: Record<string | number, unknown> = out
     path.forEach((seg, i) => {
-      if (i === path.length - 1) target[seg] = source
+      // A copy: the encoded pipeline is shared by every call.
+      if (i === path.length - 1) target[seg] = structuredClone(source)
       else target = (target[seg] ??= {}) as Record<string | number, unknown>
     })
   }
