@@ -57,7 +57,8 @@ export const duration = (ms: number): string => {
 }
 
 /** Loss values: 3 significant decimals, compact for large or diverged values. */
-export const loss = (x: number): string => {
+export const loss = (x: number | null): string => {
+  if (x === null) return "–"
   if (Number.isNaN(x)) return "NaN"
   if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf"
   if (Math.abs(x) >= 100) return x.toExponential(0)

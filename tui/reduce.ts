@@ -35,10 +35,11 @@ const addToBucket = (values: ReadonlyArray<number>, b: number, x: number): Reado
 const withHistory = (h: LossHistory, e: Of<"training-progress">): LossHistory => {
   const b = bucketOf(e.iteration, e.iterations)
   // Non-finite losses (a diverging run) are shown as the latest value but kept out of the curve.
-  if (![e.losses.coarse, e.losses.fine, e.losses.joint].every(Number.isFinite)) return h
+  // A network the phase does not train (null) draws a flat curve.
+  if (![e.losses.coarse ?? 0, e.losses.fine ?? 0, e.losses.joint].every(Number.isFinite)) return h
   return {
-    coarse: addToBucket(h.coarse, b, e.losses.coarse),
-    fine: addToBucket(h.fine, b, e.losses.fine),
+    coarse: addToBucket(h.coarse, b, e.losses.coarse ?? 0),
+    fine: addToBucket(h.fine, b, e.losses.fine ?? 0),
     joint: addToBucket(h.joint, b, e.losses.joint),
     count: addToBucket(h.count, b, 1)
   }

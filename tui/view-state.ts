@@ -2,7 +2,7 @@
  * The terminal UI's picture of one run, built from events by `reduce.ts`. Plain immutable data:
  * components read it, selectors (`select.ts`) derive totals from it, nothing mutates it.
  */
-import type { NodeGroup, NodeStatus, View } from "../src/runtime/events.ts"
+import type { Losses as LossesSchema, NodeGroup, NodeStatus, View } from "../src/runtime/events.ts"
 
 /** Where the run as a whole stands. `stopped`: the event stream ended without `run-finished`. */
 export type RunPhase = "waiting" | "running" | "done" | "failed" | "interrupted" | "stopped"
@@ -43,11 +43,8 @@ export interface LossHistory {
 /** Buckets per loss curve: enough for the widest sparkline drawn (see `sparkline.ts`). */
 export const HISTORY_BUCKETS = 64
 
-export interface Losses {
-  readonly coarse: number
-  readonly fine: number
-  readonly joint: number
-}
+/** A network the phase does not train (stage-wise) has no loss: null. */
+export type Losses = typeof LossesSchema.Type
 
 export interface TrainingView {
   /** The training node's key. */

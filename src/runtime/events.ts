@@ -53,7 +53,8 @@ export const NodeFinished = Schema.TaggedStruct("node-finished", {
   durationMs: Schema.Number
 })
 
-export const Losses = Schema.Struct({ coarse: Schema.Number, fine: Schema.Number, joint: Schema.Number })
+/** A network the phase does not train (stage-wise coarse or fine) has no loss: null. */
+export const Losses = Schema.Struct({ coarse: Schema.NullOr(Schema.Number), fine: Schema.NullOr(Schema.Number), joint: Schema.Number })
 
 export const TrainingProgress = Schema.TaggedStruct("training-progress", {
   at: At,

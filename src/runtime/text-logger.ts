@@ -28,6 +28,7 @@ export const formatDuration = (ms: number): string => {
 }
 
 const dsc = (d: number | null): string => (d === null ? "n/a" : d.toFixed(4))
+const lossText = (l: number | null): string => (l === null ? "-" : l.toFixed(4))
 
 const concern = (e: { caseId?: string | undefined; file?: string | undefined; key?: string | undefined }, labels: ReadonlyMap<string, string>): string => {
   const parts = [
@@ -75,7 +76,7 @@ export const makeFormatter = (options: TextLoggerOptions = {}): ((event: RunEven
         if (!due) return undefined
         lastProgress.set(e.key, { iteration: e.iteration, at: e.at })
         const l = labels.get(e.key) ?? `train fold ${e.fold} view ${e.view} phase ${e.phase}`
-        return `${l}: iteration ${e.iteration}/${e.iterations}, loss ${e.losses.joint.toFixed(4)} (coarse ${e.losses.coarse.toFixed(4)}, fine ${e.losses.fine.toFixed(4)}), lr ${e.learningRate.toExponential(1)}`
+        return `${l}: iteration ${e.iteration}/${e.iterations}, loss ${e.losses.joint.toFixed(4)} (coarse ${lossText(e.losses.coarse)}, fine ${lossText(e.losses.fine)}), lr ${e.learningRate.toExponential(1)}`
       }
       case "round-finished": {
         const name = e.round === 0 ? "coarse" : `round ${e.round}`
