@@ -26,7 +26,8 @@ const isPlainObject = (u: object): boolean => {
 
 /** Renders one segment of a path: `a.b`, `a[0]`, or `a["odd key"]` for keys that are not identifiers. */
 export const joinPath = (base: string, segment: string | number): string =>
-  typeof segment === "number"
+  // configSubtree keeps a selection of list items as an object keyed by index: show those as `[i]` too.
+  typeof segment === "number" || /^(0|[1-9][0-9]*)$/.test(segment)
     ? `${base}[${segment}]`
     : /^[A-Za-z_][A-Za-z0-9_-]*$/.test(segment)
       ? base === ""

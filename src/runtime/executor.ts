@@ -22,6 +22,11 @@ export interface ExecuteOptions {
   readonly concurrency: number
   /** `on-case-error`: skip a failed node's dependents and go on, or stop the run. */
   readonly onNodeError: OnNodeError
+  /**
+   * Called for each node found in cache, before its dependents start: a run re-announces what
+   * cached nodes found (e.g. a test case's rounds), so every view of the run shows them.
+   */
+  readonly onCached?: (id: string, manifest: Manifest) => Effect.Effect<void>
 }
 
 export type NodeOutcome =
@@ -211,6 +216,7 @@ export const execute = <E, R>(
         yield* store.sweep(node.id)
         const cached = yield* Effect.provideService(cachedManifest(store, node as GraphNode<unknown, unknown>), EventBus, bus)
         if (Option.isSome(cached)) {
+          if (options.onCached) yield* options.onCached(node.id, cached.value)
           yield* finished(node, "cached", 0)
           return yield* settle(node.id, { _tag: "cached", manifest: cached.value })
         }
