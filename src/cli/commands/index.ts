@@ -1,5 +1,8 @@
 /** Every `rstn` command, in the order `rstn --help` lists them. */
 import type { Command } from "../command.ts"
+import { runCommand } from "./run.ts"
+import { resumeCommand } from "./resume.ts"
+import { planCommand } from "./plan-pipeline.ts"
 import { statusCommand } from "./status.ts"
 import { inspectCommand } from "./inspect.ts"
 import { phantomCommand } from "./phantom.ts"
@@ -9,4 +12,4 @@ import { schemaCommand } from "./schema.ts"
 import { configCommand } from "./config.ts"
 import { doctorCommand } from "./doctor.ts"
 
-export const commands: ReadonlyArray<Command> = [statusCommand, inspectCommand, phantomCommand, watchCommand, validateCommand, schemaCommand, configCommand, doctorCommand]
+export const commands: ReadonlyArray<Command> = [runCommand, resumeCommand, planCommand, statusCommand, inspectCommand, phantomCommand, watchCommand, validateCommand, schemaCommand, configCommand, doctorCommand]

@@ -1,0 +1,42 @@
+/**
+ * A coarse node: round 0 of the test for one case and view (rstn-reference.md "Testing" step 1),
+ * the coarse network over every sample of the volume, saved as the view's probability volume.
+ */
+import { Clock, Effect } from "effect"
+import { coarsePass } from "../../ops/infer/coarse-pass.ts"
+import type { View } from "../../ops/views.ts"
+import { readCase } from "../case-store.ts"
+import type { NodeContext, NodeResult } from "../node.ts"
+import type { PipelineCase } from "../pipeline-dataset.ts"
+import { type PipelineEnv, probabilityFile } from "./env.ts"
+import { loadTestModel } from "./test-model.ts"
+
+export interface CoarseTarget {
+  readonly case: PipelineCase
+  readonly view: View
+  /** The training node whose coarse weights run. */
+  readonly weights: string
+}
+
+/** Probability volumes are stored as raw little-endian float32 in NIfTI voxel order. */
+export const encodeProbability = (p: Float32Array): Uint8Array => new Uint8Array(p.buffer, p.byteOffset, p.byteLength)
+export const decodeProbability = (bytes: Uint8Array): Float32Array =>
+  bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) : new Float32Array(bytes.slice().buffer)
+
+export const runCoarse = (ctx: NodeContext, env: PipelineEnv, t: CoarseTarget): Effect.Effect<NodeResult, unknown> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const volumes = yield* readCase(t.case, env.pipeline)
+      const model = yield* loadTestModel(env, { coarse: ctx.input(t.weights), withSaliency: false })
+      const start = yield* Clock.currentTimeMillis
+      const probability = coarsePass(
+        model,
+        { shape: volumes.grid.shape, image: volumes.windowed },
+        t.view,
+        { batchSize: 4, thickness: env.pipeline.sliceThickness }
+      )
+      const ms = (yield* Clock.currentTimeMillis) - start
+      yield* ctx.writeFile(probabilityFile, encodeProbability(probability))
+      return { caseId: t.case.id, view: t.view, ms }
+    })
+  )

@@ -1,0 +1,340 @@
+/**
+ * A test-case node: the coarse-to-fine test of one case, exactly as the pipeline's `test.stages`
+ * declare it (rstn-reference.md "Testing"): the coarse round's views fused into Z0/S0, then
+ * rounds of saliency-transform → crop → fine → fuse until the inter-iteration DSC reaches the
+ * stopping threshold or T rounds. Every round's mask is written on the case's grid, its DSC to
+ * the ground truth and to the previous round recorded, and a checkpoint saved after each round so
+ * a killed test resumes at the round it reached.
+ *
+ * The loop runs on to the highest threshold the evaluation reports (so the DSC at t = 0.90 ...
+ * 0.99 can all be read off one run); which round is the pipeline's answer for its own t is the
+ * evaluation's choice, so editing t re-runs only the evaluation.
+ */
+import { Clock, Effect, Option, type Scope } from "effect"
+import type { BodyStage, Pipeline, Stage } from "../../dsl/pipeline.ts"
+import type { RunEvent } from "../events.ts"
+import { encodeNifti1 } from "../../ops/nifti/index.ts"
+import { fineRound } from "../../ops/infer/fine-round.ts"
+import { fuseViews } from "../../ops/fuse.ts"
+import { dice } from "../../ops/metrics.ts"
+import type { Rstn } from "../../ops/nets/rstn.ts"
+import type { View } from "../../ops/views.ts"
+import { readCase } from "../case-store.ts"
+import type { NodeContext, NodeResult } from "../node.ts"
+import type { PipelineCase } from "../pipeline-dataset.ts"
+import { type PipelineEnv, probabilityFile, roundMaskFile } from "./env.ts"
+import { decodeProbability } from "./coarse.ts"
+import { NodeFailure } from "./node-failure.ts"
+import { loadTestModel } from "./test-model.ts"
+
+export interface TestCaseTarget {
+  readonly case: PipelineCase
+  readonly views: ReadonlyArray<View>
+  /** Coarse node per view (when the stages start with `coarse`). */
+  readonly coarse: Readonly<Partial<Record<View, string>>>
+  /** Training node per fine-weights phase and view. */
+  readonly fine: Readonly<Record<string, Readonly<Partial<Record<View, string>>>>>
+  /** Stop the loop once the inter-iteration DSC reaches this (max of t and the reported thresholds). */
+  readonly stopAt: number
+}
+
+export interface RoundRecord {
+  readonly round: number
+  /** DSC of this round's mask to the ground truth. */
+  readonly dsc: number
+  /** DSC to the previous round's mask; null for the first round. */
+  readonly interDsc: number | null
+  readonly ms: number
+  /** Samples the fine network ran on, over all views (0 for the coarse round). */
+  readonly fineSamples: number
+}
+
+interface State {
+  views: Float32Array[] | null
+  score: Float32Array | null
+  mask: Uint8Array | null
+  saliency: "previous-score" | "ground-truth" | null
+  crop: { readonly by: "previous-mask" | "ground-truth"; readonly margin: number } | null
+  fineSamples: number
+  roundStart: number
+  records: RoundRecord[]
+}
+
+/**
+ * Checkpoint after a round: a JSON header (the round records and the byte length of each round's
+ * written mask file), padding to 4 bytes, the last score map (float32), the last mask (uint8),
+ * then the rounds' mask files (a resumed attempt writes its outputs again).
+ */
+const encodeState = (s: State, files: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const header = new TextEncoder().encode(JSON.stringify({ records: s.records, files: files.map((f) => f.length) }))
+  const n = s.mask!.length
+  const headerBytes = 4 + header.length
+  const pad = (4 - (headerBytes % 4)) % 4
+  const filesBytes = files.reduce((a, f) => a + f.length, 0)
+  const out = new Uint8Array(headerBytes + pad + n * 5 + filesBytes)
+  new DataView(out.buffer).setUint32(0, header.length, true)
+  out.set(header, 4)
+  let at = headerBytes + pad
+  out.set(new Uint8Array(s.score!.buffer, s.score!.byteOffset, n * 4), at)
+  out.set(s.mask!, (at += n * 4))
+  at += n
+  for (const f of files) {
+    out.set(f, at)
+    at += f.length
+  }
+  return out
+}
+
+interface Restored {
+  readonly records: RoundRecord[]
+  readonly score: Float32Array
+  readonly mask: Uint8Array
+  readonly files: Uint8Array[]
+}
+
+const decodeState = (bytes: Uint8Array, n: number): Restored | null => {
+  if (bytes.length < 4) return null
+  const len = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true)
+  const headerBytes = 4 + len
+  const pad = (4 - (headerBytes % 4)) % 4
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, headerBytes))) as { records: RoundRecord[]; files: number[] }
+  let at = headerBytes + pad
+  if (bytes.length !== at + n * 5 + header.files.reduce((a, b) => a + b, 0)) return null
+  const score = new Float32Array(bytes.slice(at, (at += n * 4)).buffer)
+  const mask = bytes.slice(at, (at += n))
+  const files = header.files.map((len) => bytes.slice(at, (at += len)))
+  return { records: header.records, score, mask, files }
+}
+
+export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarget): Effect.Effect<NodeResult, unknown> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const p = env.pipeline
+      const c = yield* readCase(t.case, p)
+      const { shape } = c.grid
+      const n = c.label.length
+      const withSaliency = hasSaliencyStage(p.test.stages)
+      const models = new Map<string, Rstn>()
+      const modelFor = (phase: string, view: View) =>
+        Effect.gen(function* () {
+          const key = `${phase}/${view}`
+          const hit = models.get(key)
+          if (hit) return hit
+          const id = t.fine[phase]?.[view]
+          if (id === undefined) return yield* Effect.dieMessage(`no training node for phase ${phase} view ${view}`)
+          const m = yield* loadTestModel(env, { fine: ctx.input(id), withSaliency })
+          models.set(key, m)
+          return m
+        })
+
+      const s: State = { views: null, score: null, mask: null, saliency: null, crop: null, fineSamples: 0, roundStart: 0, records: [] }
+      const now = Clock.currentTimeMillis
+
+      const written: Uint8Array[] = []
+      const writeRound = (round: number, mask: Uint8Array) => {
+        const file = encodeNifti1({ ...c.grid, data: mask }, "uint8", { description: `rstn ${t.case.id} round ${round}` })
+        written[round] = file
+        return ctx.writeFile(roundMaskFile(round), file)
+      }
+
+      const fuse = (stage: Extract<BodyStage, { kind: "fuse" }>) =>
+        Effect.gen(function* () {
+          if (s.views === null) return yield* Effect.dieMessage("fuse before any coarse or fine stage")
+          const fused = fuseViews(shape, s.views, { threshold: stage.threshold, components: stage.components })
+          const round = s.records.length
+          const record: RoundRecord = {
+            round,
+            dsc: dice(c.label, fused.mask),
+            interDsc: s.mask === null ? null : dice(s.mask, fused.mask),
+            ms: (yield* now) - s.roundStart,
+            fineSamples: s.fineSamples
+          }
+          s.records.push(record)
+          s.score = fused.score
+          s.mask = fused.mask
+          s.views = null
+          s.fineSamples = 0
+          yield* writeRound(round, fused.mask)
+          yield* ctx.publish(roundEvent(yield* now, t.case, s.records, round, p.evaluation.thresholds))
+          s.roundStart = yield* now
+        })
+
+      const fine = (stage: Extract<BodyStage, { kind: "fine" }>) =>
+        Effect.gen(function* () {
+          const crop = s.crop ?? { by: "previous-mask" as const, margin: p.crop.margin }
+          const previousScore = s.score ?? new Float32Array(n)
+          const previousMask = s.mask ?? new Uint8Array(n)
+          const views: Float32Array[] = []
+          for (const view of t.views) {
+            const model = yield* modelFor(stage.weights, view)
+            const r = fineRound(
+              model,
+              { shape, image: c.windowed, score: previousScore, mask: previousMask, label: c.label },
+              view,
+              {
+                margin: crop.margin,
+                threshold: p.crop.threshold,
+                thickness: p.sliceThickness,
+                crop: crop.by,
+                saliency: s.saliency ?? "previous-score"
+              }
+            )
+            views.push(r.probability)
+            s.fineSamples += r.samples
+            yield* ctx.safePoint()
+          }
+          s.views = views
+        })
+
+      const coarse = Effect.gen(function* () {
+        s.views = yield* Effect.forEach(t.views, (view) =>
+          Effect.map(ctx.input(t.coarse[view]!).readFile(probabilityFile), (bytes) => decodeProbability(bytes))
+        )
+      })
+
+      const runStage = (stage: Stage | BodyStage): Effect.Effect<void, unknown, Scope.Scope> => {
+        switch (stage.kind) {
+          case "coarse":
+            return coarse
+          case "saliency-transform":
+            return Effect.sync(() => {
+              s.saliency = stage.from === "oracle" ? "ground-truth" : "previous-score"
+            })
+          case "crop":
+            return Effect.sync(() => {
+              s.crop = { by: stage.by === "oracle-box" ? "ground-truth" : "previous-mask", margin: stage.margin }
+            })
+          case "fine":
+            return fine(stage)
+          case "fuse":
+            return fuse(stage)
+          case "converge-until":
+            return converge(stage)
+        }
+      }
+
+      const converge = (stage: Extract<Stage, { kind: "converge-until" }>) =>
+        Effect.gen(function* () {
+          const first = s.records.length
+          const saved = yield* ctx.loadCheckpoint
+          if (Option.isSome(saved)) {
+            const restored = decodeState(saved.value, n)
+            // A checkpoint holds the rounds up to one inside this loop; the rounds before the
+            // loop were just recomputed, identically (inference is deterministic).
+            if (restored && restored.records.length > first) {
+              s.records = restored.records
+              s.score = restored.score
+              s.mask = restored.mask
+              for (const [round, file] of restored.files.entries()) {
+                written[round] = file
+                yield* ctx.writeFile(roundMaskFile(round), file)
+              }
+            }
+          }
+          s.roundStart = yield* now
+          while (s.records.length - first < stage.maxRounds) {
+            const last = s.records.at(-1)
+            if (s.records.length > first && last?.interDsc !== null && last!.interDsc >= t.stopAt) break
+            s.saliency = null
+            s.crop = null
+            for (const b of stage.body) yield* runStage(b)
+            yield* ctx.saveCheckpoint(encodeState(s, written))
+            yield* ctx.safePoint()
+          }
+        })
+
+      s.roundStart = yield* now
+      for (const stage of p.test.stages) yield* runStage(stage)
+      if (s.records.length === 0) {
+        return yield* new NodeFailure({ message: "the test stages produced no mask", hint: "end test.stages with a fuse stage" })
+      }
+      const rounds = s.records
+      const coarseDsc = p.test.stages[0]?.kind === "coarse" ? rounds[0]!.dsc : null
+      const result: TestCaseResult = {
+        caseId: t.case.id,
+        fold: t.case.fold,
+        foreground: countOnes(c.label),
+        rounds: rounds.map((r) => ({ ...r })),
+        coarseDsc,
+        coarseMs: Object.fromEntries(t.views.flatMap((v) => (t.coarse[v] ? [[v, (ctx.input(t.coarse[v]!).json.ms as number) ?? null]] : [])))
+      }
+      yield* ctx.publish(caseEvent(yield* now, result, p))
+      return result as unknown as NodeResult
+    })
+  )
+
+/** What a test-case node returns (its manifest's JSON). */
+export interface TestCaseResult {
+  readonly caseId: string
+  readonly fold: number
+  /** Target voxels in the ground truth. */
+  readonly foreground: number
+  readonly rounds: ReadonlyArray<RoundRecord>
+  /** Round 0's DSC when the test starts with the coarse stage. */
+  readonly coarseDsc: number | null
+  /** Coarse inference time per view. */
+  readonly coarseMs: Readonly<Record<string, number | null>>
+}
+
+/** round-finished for round `round` of `records`, with the thresholds first met there. */
+export const roundEvent = (
+  at: number,
+  c: { readonly id: string; readonly fold: number },
+  records: ReadonlyArray<RoundRecord>,
+  round: number,
+  thresholds: ReadonlyArray<number>
+): RunEvent => {
+  const r = records[round]!
+  return {
+    _tag: "round-finished",
+    at,
+    caseId: c.id,
+    fold: c.fold,
+    round,
+    dsc: r.dsc,
+    interDsc: r.interDsc,
+    reached: thresholds.filter((th) => firstReached(records, th) === round),
+    durationMs: r.ms
+  }
+}
+
+export const caseEvent = (at: number, result: TestCaseResult, p: Pipeline): RunEvent => ({
+  _tag: "case-finished",
+  at,
+  caseId: result.caseId,
+  fold: result.fold,
+  rounds: result.rounds.length - 1,
+  coarseDsc: result.coarseDsc,
+  finalDsc: result.rounds[finalRound(result.rounds, convergeThreshold(p.test.stages))]!.dsc,
+  reachedAt: p.evaluation.thresholds.map((th) => ({ t: th, round: firstReached(result.rounds, th) }))
+})
+
+/** The events a finished test case announced, for a run that finds it in cache. */
+export const replayCase = (at: number, result: TestCaseResult, p: Pipeline): ReadonlyArray<RunEvent> => [
+  ...result.rounds.map((_, round) => roundEvent(at, { id: result.caseId, fold: result.fold }, result.rounds, round, p.evaluation.thresholds)),
+  caseEvent(at, result, p)
+]
+
+const countOnes = (m: Uint8Array): number => {
+  let k = 0
+  for (let i = 0; i < m.length; i++) k += m[i]!
+  return k
+}
+
+const hasSaliencyStage = (stages: ReadonlyArray<Stage | BodyStage>): boolean =>
+  stages.some((s) => s.kind === "saliency-transform" || (s.kind === "converge-until" && hasSaliencyStage(s.body)))
+
+/** The t of the pipeline's converge-until stage, if it has one. */
+export const convergeThreshold = (stages: ReadonlyArray<Stage>): number | null => {
+  const c = stages.find((s) => s.kind === "converge-until")
+  return c?.kind === "converge-until" ? c.threshold : null
+}
+
+/** The first round r >= 1 whose inter-iteration DSC reaches t, or null. */
+export const firstReached = (rounds: ReadonlyArray<RoundRecord>, t: number): number | null =>
+  rounds.find((r) => r.round >= 1 && r.interDsc !== null && r.interDsc >= t)?.round ?? null
+
+/** The round whose mask is the answer for threshold t: where t was first met, else the last round. */
+export const finalRound = (rounds: ReadonlyArray<RoundRecord>, t: number | null): number =>
+  (t === null ? null : firstReached(rounds, t)) ?? rounds.length - 1
+
