@@ -12,4 +12,16 @@ import { schemaCommand } from "./schema.ts"
 import { configCommand } from "./config.ts"
 import { doctorCommand } from "./doctor.ts"
 
-export const commands: ReadonlyArray<Command> = [runCommand, resumeCommand, planCommand, statusCommand, inspectCommand, phantomCommand, watchCommand, validateCommand, schemaCommand, configCommand, doctorCommand]
+export const commands: ReadonlyArray<Command> = [
+  runCommand,
+  resumeCommand,
+  statusCommand,
+  watchCommand,
+  planCommand,
+  validateCommand,
+  configCommand,
+  schemaCommand,
+  phantomCommand,
+  inspectCommand,
+  doctorCommand
+]
