@@ -17,7 +17,8 @@ export class WriteError extends Data.TaggedError("WriteError")<{
   }
 }
 
-const hintFor = (code: string | undefined): string | undefined =>
+/** The fix for a failed write, by errno code (shared with `file-system.ts`). */
+export const hintFor = (code: string | undefined): string | undefined =>
   code === "ENOSPC"
     ? "the disk is full: free space and resume the run; finished work is kept"
     : code === "EACCES" || code === "EPERM"

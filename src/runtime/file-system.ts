@@ -9,7 +9,7 @@
 import { Context, Data, Effect, Layer, type Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { atomicWriteSync, WriteError } from "./atomic-write.ts"
+import { atomicWriteSync, hintFor, WriteError } from "./atomic-write.ts"
 
 export class FileSystemError extends Data.TaggedError("FileSystemError")<{
   readonly file: string
@@ -23,15 +23,6 @@ export class FileSystemError extends Data.TaggedError("FileSystemError")<{
     return `cannot ${this.op} ${this.file}: ${this.reason}`
   }
 }
-
-const hintFor = (code: string | undefined): string | undefined =>
-  code === "ENOSPC"
-    ? "the disk is full: free space and resume the run; finished work is kept"
-    : code === "EACCES" || code === "EPERM"
-      ? "check the permissions of the directory"
-      : code === "EROFS"
-        ? "the file system is read-only: choose another run directory"
-        : undefined
 
 export const fsError = (file: string, op: string, e: unknown): FileSystemError => {
   if (e instanceof FileSystemError) return e
