@@ -4,6 +4,7 @@
  * reads each case again, so recently used cases stay in memory up to a byte budget.
  */
 import { Data, Effect } from "effect"
+import * as fs from "node:fs"
 import type { Pipeline } from "../dsl/pipeline.ts"
 import type { Volume } from "../ops/volume.ts"
 import { windowVolume } from "../ops/window.ts"
@@ -69,7 +70,30 @@ export const readCase = (c: PipelineCase, p: Pipeline): Effect.Effect<CaseVolume
       return Effect.succeed(hit)
     }
     return Effect.gen(function* () {
-      const loaded = yield* loadCase(c, { foreground: p.dataset.foreground, maxVoxels: p.run.maxVoxels })
+      const loaded = yield* loadCase(c, { foreground: p.dataset.foreground, maxVoxels: p.run.maxVoxels }).pipe(
+        Effect.catchTag("NiftiError", (e): Effect.Effect<never, CaseError> =>
+          // Refused from its header alone, before any voxel is read: say which setting to raise.
+          e.field === "dim" && e.reason.includes(`limit of ${p.run.maxVoxels}`)
+            ? Effect.fail(
+                new CaseDataError({
+                  caseId: c.id,
+                  file: e.file,
+                  reason: `${e.reason} (run.max-voxels)`,
+                  hint: "raise run.max-voxels if the machine has the memory for it, or crop or resample the case"
+                })
+              )
+            : e.field === "file" && !fs.existsSync(e.file)
+              ? Effect.fail(
+                  new CaseDataError({
+                    caseId: c.id,
+                    file: e.file,
+                    reason: "is missing (it was listed when the run started, or in an earlier run)",
+                    hint: "restore the file and resume (the case's finished work is kept), or take the case out of the dataset"
+                  })
+                )
+              : Effect.fail(e)
+        )
+      )
       if (isFloat(loaded.image)) {
         const at = firstNonFinite(loaded.image.data)
         if (at >= 0) {

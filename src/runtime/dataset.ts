@@ -84,7 +84,7 @@ const resolveInside = (root: string, p: string, listing: string, key: string): s
   return abs
 }
 
-const checkEntries = (root: string, listing: string, entries: ReadonlyArray<Entry>): Effect.Effect<Dataset, DatasetError> =>
+const checkEntries = (root: string, listing: string, entries: ReadonlyArray<Entry>, options: LoadDatasetOptions = {}): Effect.Effect<Dataset, DatasetError> =>
   Effect.gen(function* () {
     if (entries.length === 0) {
       return yield* Effect.fail(
@@ -139,7 +139,7 @@ const checkEntries = (root: string, listing: string, entries: ReadonlyArray<Entr
         if (!ok) missing.push({ file, key: `${key}.${which}` })
       }
     }
-    if (missing.length > 0) {
+    if (missing.length > 0 && options.requireFiles !== false) {
       const first = missing[0]!
       return yield* Effect.fail(
         new DatasetError({
@@ -154,7 +154,7 @@ const checkEntries = (root: string, listing: string, entries: ReadonlyArray<Entr
     return { root, cases }
   })
 
-const loadDecathlon = (rootArg: string): Effect.Effect<Dataset, DatasetError> =>
+const loadDecathlon = (rootArg: string, options: LoadDatasetOptions): Effect.Effect<Dataset, DatasetError> =>
   Effect.gen(function* () {
     const root = path.resolve(rootArg)
     const listing = path.join(root, "dataset.json")
@@ -215,21 +215,30 @@ const loadDecathlon = (rootArg: string): Effect.Effect<Dataset, DatasetError> =>
       const image = item.image as string
       entries.push({ image, label: item.label as string, id: caseIdOf(image), key })
     }
-    return yield* checkEntries(root, listing, entries)
+    return yield* checkEntries(root, listing, entries, options)
   })
 
-const loadPairs = (baseArg: string, pairs: ReadonlyArray<PairSpec>): Effect.Effect<Dataset, DatasetError> => {
+const loadPairs = (baseArg: string, pairs: ReadonlyArray<PairSpec>, options: LoadDatasetOptions): Effect.Effect<Dataset, DatasetError> => {
   const root = path.resolve(baseArg)
   return checkEntries(
     root,
     root,
-    pairs.map((p, i) => ({ image: p.image, label: p.label, id: p.id ?? caseIdOf(p.image), key: `pairs[${i}]` }))
+    pairs.map((p, i) => ({ image: p.image, label: p.label, id: p.id ?? caseIdOf(p.image), key: `pairs[${i}]` })),
+    options
   )
 }
 
-/** The cases of a dataset, sorted by id, every file checked to exist inside the root. */
-export const loadDataset = (source: DatasetSource): Effect.Effect<Dataset, DatasetError> =>
-  source.kind === "decathlon" ? loadDecathlon(source.root) : loadPairs(source.base, source.pairs)
+export interface LoadDatasetOptions {
+  /**
+   * Fail when a listed file does not exist (default). A run passes false: its cases keep their
+   * ids and folds, and only the work that reads a missing file fails, per `run.on-case-error`.
+   */
+  readonly requireFiles?: boolean
+}
+
+/** The cases of a dataset, sorted by id, every path checked to stay inside the root (and, by default, to exist). */
+export const loadDataset = (source: DatasetSource, options: LoadDatasetOptions = {}): Effect.Effect<Dataset, DatasetError> =>
+  source.kind === "decathlon" ? loadDecathlon(source.root, options) : loadPairs(source.base, source.pairs, options)
 
 /**
  * Which label values are the target: a list of values (Decathlon pancreas: [1] for the

@@ -27,6 +27,42 @@ export interface ExecuteOptions {
    * cached nodes found (e.g. a test case's rounds), so every view of the run shows them.
    */
   readonly onCached?: (id: string, manifest: Manifest) => Effect.Effect<void>
+  /**
+   * The case a failed node concerns, for its error event: given the node id and what the
+   * failure itself names (see `failureConcern`). The generic runtime knows no cases.
+   */
+  readonly caseOf?: (id: string, concern: FailureConcern) => string | undefined
+}
+
+/** What a failure is about, as far as its error says: the case and the file at fault. */
+export interface FailureConcern {
+  readonly caseId?: string
+  readonly file?: string
+}
+
+/** The `caseId` and `file` fields of the failing tagged error (NiftiError.file, CaseDataError.caseId, ...). */
+export const failureConcern = (cause: Cause.Cause<unknown>): FailureConcern => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isNone(failure) || typeof failure.value !== "object" || failure.value === null) return {}
+  const e = failure.value as { caseId?: unknown; file?: unknown }
+  return {
+    ...(typeof e.caseId === "string" ? { caseId: e.caseId } : {}),
+    ...(typeof e.file === "string" ? { file: e.file } : {})
+  }
+}
+
+/** errno codes after which every later write fails as well: no node can succeed until the user acts. */
+const RUN_FATAL = new Set(["ENOSPC", "EDQUOT", "EROFS"])
+
+/**
+ * A failure that is not the node's own (the disk is full or read-only): the run stops whatever
+ * `on-case-error` says, since skipping would only fail every node after it the same way.
+ */
+export const stopsRun = (cause: Cause.Cause<unknown>): boolean => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isNone(failure) || typeof failure.value !== "object" || failure.value === null) return false
+  const e = failure.value as { _tag?: unknown; reason?: unknown }
+  return (e._tag === "FileSystemError" || e._tag === "WriteError") && typeof e.reason === "string" && RUN_FATAL.has(e.reason)
 }
 
 export type NodeOutcome =
@@ -176,10 +212,19 @@ export const execute = <E, R>(
         }
         const message = describeCause(committed.left)
         const at = yield* now
+        const concern = failureConcern(committed.left)
+        const caseId = options.caseOf?.(node.id, concern) ?? concern.caseId
         yield* Effect.ignore(store.recordFailure(node.id, { key: node.key, message, at }))
-        yield* bus.publish({ _tag: "error", at, key: node.key, message })
+        yield* bus.publish({
+          _tag: "error",
+          at,
+          key: node.key,
+          message,
+          ...(caseId !== undefined ? { caseId } : {}),
+          ...(concern.file !== undefined ? { file: concern.file } : {})
+        })
         yield* finished(node, "failed", at - startedAt)
-        if (options.onNodeError === "stop") yield* stop.request({ _tag: "node-failed", node: node.id })
+        if (options.onNodeError === "stop" || stopsRun(committed.left)) yield* stop.request({ _tag: "node-failed", node: node.id })
         return { _tag: "failed", message, cause: committed.left } as const
       })
 

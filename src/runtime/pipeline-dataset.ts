@@ -36,11 +36,17 @@ export interface PrepareOptions {
   readonly onProgress?: (message: string) => void
 }
 
-const stamp = (file: string): Effect.Effect<string, DatasetError> =>
-  Effect.tryPromise({
-    try: () => fs.stat(file),
-    catch: () => new DatasetError({ file, reason: "cannot be read", hint: "check that the file exists and is readable" })
-  }).pipe(Effect.map((s) => `${s.size}:${Math.round(s.mtimeMs)}`))
+/** A file's size and modification time, or null when it cannot be found. */
+const stamp = (file: string): Effect.Effect<string | null> =>
+  Effect.promise(() =>
+    fs.stat(file).then(
+      (s) => (s.isFile() ? `${s.size}:${Math.round(s.mtimeMs)}` : null),
+      () => null
+    )
+  )
+
+/** The fingerprint of a case with a missing file: its nodes get new keys, run, and fail naming the file. */
+const MISSING = "missing"
 
 const exists = (file: string) =>
   Effect.promise(() =>
@@ -88,11 +94,21 @@ export const prepareDataset = (p: Pipeline, options: PrepareOptions): Effect.Eff
         }
       }
     } else {
-      const loaded = yield* loadDataset(src.kind === "decathlon" ? { kind: "decathlon", root: src.root } : { kind: "pairs", base: src.base!, pairs: src.pairs })
+      const source = src.kind === "decathlon" ? ({ kind: "decathlon", root: src.root } as const) : ({ kind: "pairs", base: src.base!, pairs: src.pairs } as const)
+      // A case whose file went missing (deleted between runs, a volume not mounted) stays in the
+      // list, so every other case keeps its fold, and fails on its own when a node reads it.
+      const loaded = yield* loadDataset(source, { requireFiles: false })
       root = loaded.root
-      listed = yield* Effect.forEach(loaded.cases, (c) =>
-        Effect.map(Effect.all([stamp(c.image), stamp(c.label)]), ([a, b]) => ({ ...c, fingerprint: `${a}/${b}` }))
+      const stamped = yield* Effect.forEach(loaded.cases, (c) =>
+        Effect.map(Effect.all([stamp(c.image), stamp(c.label)]), ([a, b]) => ({ c, a, b }))
       )
+      const missing = stamped.filter(({ a, b }) => a === null || b === null)
+      // Nothing there at all is a wrong path rather than a damaged case: say so before any work.
+      if (missing.length === stamped.length) yield* loadDataset(source)
+      for (const { c, a } of missing) {
+        options.onProgress?.(`warning: case ${c.id}: ${a === null ? c.image : c.label} is missing; the work that reads it fails (run.on-case-error)`)
+      }
+      listed = stamped.map(({ c, a, b }) => ({ ...c, fingerprint: a === null || b === null ? MISSING : `${a}/${b}` }))
     }
     const n = listed.length
     const folds = p.dataset.folds

@@ -4,22 +4,22 @@
  * directory (so `rstn resume` runs exactly it), execute with the terminal UI or plain log lines,
  * then publish the report and predicted masks at the run directory's root.
  */
-import { Effect, Either, Option, Queue, Schema } from "effect"
+import { Effect, Either, type Layer, Option, Queue, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Pipeline } from "../dsl/pipeline.ts"
 import { ArtifactStore } from "./artifact-store.ts"
 import { atomicWrite, WriteError } from "./atomic-write.ts"
 import { checkBackend } from "./backend.ts"
-import { compilePipeline, REPORT_ID } from "./compile.ts"
+import { coarseId, compilePipeline, REPORT_ID, testId } from "./compile.ts"
 import { EventBus } from "./event-bus.ts"
 import type { RunEvent } from "./events.ts"
-import type { NodeOutcome } from "./executor.ts"
+import type { FailureConcern, NodeOutcome } from "./executor.ts"
 import { FileSystem } from "./file-system.ts"
 import type { Manifest } from "./manifest.ts"
 import type { Publication } from "./nodes/evaluate.ts"
 import { replayCase, type TestCaseResult } from "./nodes/test-case.ts"
-import { prepareDataset } from "./pipeline-dataset.ts"
+import { type PipelineDataset, prepareDataset } from "./pipeline-dataset.ts"
 import { displayDir, executeRun, exitCode } from "./run.ts"
 import * as RunLock from "./run-lock.ts"
 import type { StopSignal } from "./stop-signal.ts"
@@ -72,7 +72,30 @@ export interface RunRequest {
   readonly tui: boolean
   /** Where plain log lines and the final summary go. */
   readonly out?: (line: string) => void
+  /** The file system the run's store and event log use (tests inject faults); default the real one. */
+  readonly fileSystem?: Layer.Layer<FileSystem>
 }
+
+const COARSE_PREFIX = coarseId("", "Z").split("/")[0]! + "/"
+const TEST_PREFIX = testId("")
+
+/** The case a test or coarse node works on, from its id (`test/CASE`, `coarse/CASE/V`; compile.ts). */
+export const caseOfNode = (id: string): string | undefined => {
+  if (id.startsWith(TEST_PREFIX)) return id.slice(TEST_PREFIX.length)
+  if (id.startsWith(COARSE_PREFIX)) return id.slice(COARSE_PREFIX.length).split("/")[0]
+  return undefined
+}
+
+/**
+ * The case a failure concerns, for its error event: the one the error names, else the node's own
+ * case, else the case whose image or label is the failing file (a training node reads many).
+ */
+export const caseOfFailure =
+  (dataset: PipelineDataset) =>
+  (id: string, concern: FailureConcern): string | undefined =>
+    concern.caseId ??
+    caseOfNode(id) ??
+    (concern.file === undefined ? undefined : dataset.cases.find((c) => c.image === concern.file || c.label === concern.file)?.id)
 
 /** The run's own summary for run-finished, taken from the report node. */
 const summarize = (outcomes: ReadonlyMap<string, NodeOutcome>) => {
@@ -136,6 +159,8 @@ export const runPipeline = (req: RunRequest) =>
       maxRounds: converge?.kind === "converge-until" ? converge.maxRounds : 0
     }
     let stop: StopSignal | undefined
+    // q, y pressed while the run is still taking its lock (no stop signal yet): stop once it has one.
+    let quitEarly = false
     const ui = req.tui ? yield* Effect.promise(() => import("../../tui/index.ts")) : undefined
 
     const result = yield* Effect.scoped(
@@ -146,7 +171,7 @@ export const runPipeline = (req: RunRequest) =>
         if (ui !== undefined) {
           const events = yield* bus.subscribe
           let emit: ((e: RunEvent) => void) | undefined
-          let end: (() => void) | undefined
+          let end: ((reason?: string) => void) | undefined
           const pending: RunEvent[] = []
           yield* Effect.forkScoped(
             Effect.forever(
@@ -159,7 +184,7 @@ export const runPipeline = (req: RunRequest) =>
               )
             )
           )
-          mounted = ui.mountRunUi({
+          const shown = ui.mountRunUi({
             events: (e, finish) => {
               for (const x of pending.splice(0)) e(x)
               emit = e
@@ -170,18 +195,32 @@ export const runPipeline = (req: RunRequest) =>
             },
             onQuit: () => {
               if (stop) Effect.runFork(stop.request({ _tag: "signal", signal: "SIGINT" }))
+              else quitEarly = true
             }
           })
+          mounted = shown
+          // A run that fails before run-finished (its lock taken meanwhile, its log unwritable) must
+          // not leave the screen mounted: the UI shows the stream ended and leaves, and the error
+          // is printed below it. After run-finished this does nothing.
+          yield* Effect.addFinalizer(() =>
+            Effect.promise(async () => {
+              end?.("the run ended without finishing")
+              await Promise.race([shown.done, new Promise((resolve) => setTimeout(resolve, 1000).unref())])
+              shown.unmount()
+            })
+          )
         }
         const r = yield* executeRun(graph, {
           concurrency: p.run.concurrency,
           onNodeError: p.run.onCaseError,
+          caseOf: caseOfFailure(dataset),
           header,
           handleSignals: true,
           ...(ui === undefined ? { log: (line: string) => Effect.sync(() => out(line)) } : {}),
           summarize,
           onStopSignal: (s) => {
             stop = s
+            if (quitEarly) Effect.runFork(s.request({ _tag: "signal", signal: "SIGINT" }))
           },
           onCached: (id, manifest) =>
             id.startsWith("test/")
@@ -197,7 +236,7 @@ export const runPipeline = (req: RunRequest) =>
         }
         return r
       })
-    ).pipe(Effect.provide(ArtifactStore.layer(runDir)), Effect.provide(EventBus.layer), Effect.provide(FileSystem.layer))
+    ).pipe(Effect.provide(ArtifactStore.layer(runDir)), Effect.provide(EventBus.layer), Effect.provide(req.fileSystem ?? FileSystem.layer))
 
     const summary = path.join(runDir, "summary.md")
     if (result.status === "done" && fs.existsSync(summary)) {

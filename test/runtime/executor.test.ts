@@ -202,7 +202,7 @@ describe("failures", () => {
     expect(nan?._tag === "failed" && nan.message).toBe("internal error: node nan returned a value that is not JSON at loss: NaN is not a finite number")
   })
 
-  it("a full disk fails the node cleanly: no partial file, finished nodes kept, a rerun completes", async () => {
+  it("a full disk fails the node cleanly and stops the run: no partial file, finished nodes kept, a rerun completes", async () => {
     const dir = tempDir()
     const full = FileSystem.layerFaulty((op, file) => (op === "write" && file.includes(`${path.sep}c${path.sep}`) ? "ENOSPC" : undefined))
     const run = executeRun(diamond(), options).pipe(
@@ -216,9 +216,12 @@ describe("failures", () => {
     expect(c?._tag === "failed" && c.message).toMatch(/^cannot write .*value\.txt: ENOSPC \(hint: the disk is full: free space and resume the run; finished work is kept\)$/)
     expect(listFiles(path.join(dir, "nodes")).filter((f) => f.includes(".tmp"))).toEqual([])
     expect(fs.existsSync(path.join(dir, "nodes", "c", "node.json"))).toBe(false)
+    // A full disk is no node's own fault: the run stops there even under on-case-error skip.
+    expect(options.onNodeError).toBe("skip")
+    expect(labelsWith(lastRun(dir), "node-started")).toEqual(["a", "b", "c"])
     const rerun = await Effect.runPromise(executeRunIn(dir, diamond(), options))
     expect(rerun.status).toBe("done")
-    expect(labelsWith(lastRun(dir), "node-started")).toEqual(["c", "d"])
+    expect(labelsWith(lastRun(dir), "node-started")).toEqual(["c", "d", "e"])
   })
 })
 

@@ -8,7 +8,7 @@ import { Effect } from "effect"
 import { casesCsv, evaluate, summaryMarkdown, type CaseResult, type Evaluation } from "../evaluation.ts"
 import type { NodeContext, NodeResult } from "../node.ts"
 import { type PipelineEnv, roundMaskFile } from "./env.ts"
-import { convergeThreshold, finalRound } from "./test-case.ts"
+import { caseResultOf, convergeThreshold, finalRound } from "./test-case.ts"
 
 export interface EvaluateTarget {
   readonly fold: number | null
@@ -30,7 +30,7 @@ const options = (env: PipelineEnv, failedCases: ReadonlyArray<string>) => {
 const asJson = (value: object): NodeResult => JSON.parse(JSON.stringify(value)) as NodeResult
 
 const resultsOf = (ctx: NodeContext, t: EvaluateTarget): CaseResult[] =>
-  ctx.inputs.filter((i) => i.id in t.cases).map((i) => i.json as unknown as CaseResult)
+  ctx.inputs.filter((i) => i.id in t.cases).map((i) => caseResultOf(i.json) as CaseResult)
 
 const failedOf = (ctx: NodeContext, t: EvaluateTarget): string[] => ctx.missingInputs.filter((id) => id in t.cases).map((id) => t.cases[id]!)
 

@@ -92,12 +92,28 @@ interface Restored {
   readonly files: Uint8Array[]
 }
 
+/** The checkpoint's content, or null when it is damaged or not one of ours (the rounds then start over). */
 const decodeState = (bytes: Uint8Array, n: number): Restored | null => {
   if (bytes.length < 4) return null
   const len = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true)
   const headerBytes = 4 + len
+  if (headerBytes > bytes.length) return null
   const pad = (4 - (headerBytes % 4)) % 4
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, headerBytes))) as { records: RoundRecord[]; files: number[] }
+  let header: { records: RoundRecord[]; files: number[] }
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(4, headerBytes)))
+  } catch {
+    return null
+  }
+  if (
+    !Array.isArray(header?.records) ||
+    !Array.isArray(header.files) ||
+    header.files.length !== header.records.length ||
+    !header.files.every((f) => Number.isInteger(f) && f >= 0) ||
+    !header.records.every((r, i) => r?.round === i)
+  ) {
+    return null
+  }
   let at = headerBytes + pad
   if (bytes.length !== at + n * 5 + header.files.reduce((a, b) => a + b, 0)) return null
   const score = new Float32Array(bytes.slice(at, (at += n * 4)).buffer)
@@ -127,6 +143,8 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
           return m
         })
 
+      /** The last round a resumed attempt took from its checkpoint instead of computing it. */
+      let resumedAfterRound: number | null = null
       const s: State = { views: null, score: null, mask: null, saliency: null, crop: null, fineSamples: 0, roundStart: 0, records: [] }
       const now = Clock.currentTimeMillis
 
@@ -229,6 +247,21 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
                 written[round] = file
                 yield* ctx.writeFile(roundMaskFile(round), file)
               }
+              resumedAfterRound = s.records.length - 1
+              const at = yield* now
+              yield* ctx.publish({ _tag: "log", at, message: `${ctx.label}: resumed after round ${resumedAfterRound} from its checkpoint` })
+              // Announce the restored rounds again, so every view of this run shows them.
+              for (let round = first; round < s.records.length; round++) {
+                yield* ctx.publish(roundEvent(at, t.case, s.records, round, p.evaluation.thresholds))
+              }
+            } else {
+              yield* ctx.publish({
+                _tag: "warning",
+                at: yield* now,
+                key: ctx.key,
+                caseId: t.case.id,
+                message: `${ctx.label}: its round checkpoint cannot be used (damaged or from another version); the rounds start over`
+              })
             }
           }
           s.roundStart = yield* now
@@ -259,7 +292,8 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
         coarseMs: Object.fromEntries(t.views.flatMap((v) => (t.coarse[v] ? [[v, (ctx.input(t.coarse[v]!).json.ms as number) ?? null]] : [])))
       }
       yield* ctx.publish(caseEvent(yield* now, result, p))
-      return result as unknown as NodeResult
+      const node: TestNodeResult = { ...result, resumedAfterRound }
+      return node as unknown as NodeResult
     })
   )
 
@@ -274,6 +308,21 @@ export interface TestCaseResult {
   readonly coarseDsc: number | null
   /** Coarse inference time per view. */
   readonly coarseMs: Readonly<Record<string, number | null>>
+}
+
+/**
+ * What the node records in its manifest: the case's result, and how this attempt got it (the
+ * evaluation reads only the result, so a resumed test reports exactly what an uninterrupted one does).
+ */
+export interface TestNodeResult extends TestCaseResult {
+  /** The last round restored from the round checkpoint (null: every round was computed by this attempt). */
+  readonly resumedAfterRound: number | null
+}
+
+/** The case's result from a test node's manifest JSON, without the attempt's own fields. */
+export const caseResultOf = (json: unknown): TestCaseResult => {
+  const { resumedAfterRound: _, ...result } = json as TestNodeResult
+  return result
 }
 
 /** round-finished for round `round` of `records`, with the thresholds first met there. */

@@ -6,10 +6,10 @@
 import { Effect } from "effect"
 import { restoreWeights } from "../../ops/nets/pretrained.ts"
 import { createRstn, type Rstn } from "../../ops/nets/rstn.ts"
-import { decodeCheckpoint } from "../../ops/train/checkpoint.ts"
 import type { InputArtifact } from "../node.ts"
 import { rstnConfig } from "../pipeline-engine.ts"
 import { type PipelineEnv, WEIGHTS_FILE } from "./env.ts"
+import { readInputWeights } from "./input-weights.ts"
 
 export interface WeightSources {
   /** Training node whose coarse weights to use. */
@@ -23,7 +23,7 @@ export interface WeightSources {
 const restore = (model: Rstn, from: InputArtifact, nets: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const file = from.filePath(WEIGHTS_FILE)
-    const ckpt = yield* decodeCheckpoint(yield* from.readFile(WEIGHTS_FILE), file)
+    const ckpt = yield* readInputWeights(from)
     const ours = (name: string) => nets.some((n) => name.startsWith(`${n}/`))
     yield* restoreWeights(
       model.params.filter((p) => ours(p.name)),

@@ -17,6 +17,7 @@ import { readCase, type CaseError } from "../case-store.ts"
 import type { NodeContext, NodeResult } from "../node.ts"
 import { initSeed, rstnConfig, trainerConfig } from "../pipeline-engine.ts"
 import { type PipelineEnv, WEIGHTS_FILE } from "./env.ts"
+import { readInputWeights } from "./input-weights.ts"
 import { NodeFailure } from "./node-failure.ts"
 
 export interface TrainTarget {
@@ -69,15 +70,14 @@ export const runTrain = (ctx: NodeContext, env: PipelineEnv, t: TrainTarget): Ef
     return yield* withModel(env, t, (model) =>
       Effect.gen(function* () {
         if (t.previous !== null) {
-          const file = ctx.input(t.previous).filePath(WEIGHTS_FILE)
-          const bytes = yield* ctx.input(t.previous).readFile(WEIGHTS_FILE)
-          const ckpt = yield* decodeCheckpoint(bytes, file)
-          yield* restoreWeights(model.params, ckpt.tensors, file)
+          const ckpt = yield* readInputWeights(ctx.input(t.previous))
+          yield* restoreWeights(model.params, ckpt.tensors, ctx.input(t.previous).filePath(WEIGHTS_FILE))
         } else if (p.networks.pretrained !== null) {
           const pre = p.networks.pretrained
           const bytes = yield* Effect.tryPromise({
             try: () => import("node:fs/promises").then((fs) => fs.readFile(pre.file)),
-            catch: () => new NodeFailure({ message: `cannot read ${pre.file}`, hint: "networks.pretrained.file must name a readable weights file" })
+            catch: () =>
+              new NodeFailure({ message: `cannot read ${pre.file}`, file: pre.file, hint: "networks.pretrained.file must name a readable weights file" })
           })
           const ckpt = yield* decodeCheckpoint(new Uint8Array(bytes), pre.file)
           yield* loadPretrained(model.params, ckpt.tensors, { file: pre.file, mappings: pre.mappings, skip: pre.skip, requireAll: pre.requireAll })
@@ -109,8 +109,17 @@ const trainLoop = (ctx: NodeContext, env: PipelineEnv, t: TrainTarget, model: Rs
     const saved = yield* ctx.loadCheckpoint
     if (Option.isSome(saved)) {
       const file = `${ctx.id}/checkpoint`
-      const ckpt = yield* decodeCheckpoint(saved.value, file)
-      yield* trainer.restore(ckpt, file)
+      // A checkpoint only saves time: one that cannot be used (damaged, or written by other code)
+      // is reported and the phase starts over. A failed restore changes nothing in the trainer.
+      const restored = yield* Effect.either(Effect.flatMap(decodeCheckpoint(saved.value, file), (ckpt) => trainer.restore(ckpt, file)))
+      if (Either.isLeft(restored)) {
+        yield* ctx.publish({
+          _tag: "warning",
+          at: yield* Clock.currentTimeMillis,
+          key: ctx.key,
+          message: `${ctx.label}: its checkpoint cannot be used, the phase starts over: ${restored.left.message}`
+        })
+      }
     }
     const startIteration = trainer.iteration
     const save = Effect.suspend(() => ctx.saveCheckpoint(encodeCheckpoint(trainer.state())))
