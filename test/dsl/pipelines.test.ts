@@ -166,13 +166,13 @@ describe("pipelines/", () => {
 
   it("demo is CPU-sized: phantom data, 1/16 width with batch norm, Adam, iterations, fold 0 of 2", async () => {
     const p = (await load("demo.yaml")).pipeline
-    expect(p.dataset.source).toEqual({ kind: "phantom", dir: path.resolve(dir, "../data/phantom-small"), cases: 12, size: "small", seed: 7 })
+    expect(p.dataset.source).toEqual({ kind: "phantom", dir: path.resolve(dir, "../data/phantom-demo"), cases: 24, size: "small", seed: 7 })
     expect([p.dataset.folds, p.dataset.fold]).toEqual([2, [0]])
     expect(p.networks.coarse).toMatchObject({ width: 0.0625, norm: "batch" })
     expect(p.training.optimizer.kind).toBe("adam")
     for (const ph of p.training.phases) {
       expect(ph.epochs).toBeUndefined()
-      expect(ph.iterations).toBeLessThanOrEqual(500)
+      expect(ph.iterations).toBeLessThanOrEqual(1000)
     }
   })
 })
