@@ -14,13 +14,14 @@ const only = process.argv.slice(2)
 const files = fs
   .readdirSync(dir)
   .filter((f) => f.endsWith(".bench.ts"))
-  .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
+  // `*.slow.bench.ts` run in real time for minutes: only when asked for by name.
+  .filter((f) => (only.length === 0 ? !f.endsWith(".slow.bench.ts") : only.some((o) => f.startsWith(o))))
   .sort()
 
 const results: Record<string, unknown> = {}
 let failed = false
 for (const file of files) {
-  const name = file.replace(/\.bench\.ts$/, "")
+  const name = file.replace(/(\.slow)?\.bench\.ts$/, "")
   process.stderr.write(`bench ${name}...\n`)
   const r = spawnSync(process.execPath, ["--import", "tsx", path.join(dir, file)], {
     encoding: "utf8",

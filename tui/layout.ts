@@ -50,11 +50,14 @@ export const caseIdWidth = (s: ViewState): number =>
 /** Marks drawn per threshold t in round cells; the legend under the table explains them. */
 export const MARKS = "¹²³⁴⁵⁶⁷⁸⁹"
 
-/** Width of one round cell: `DSC% inter` plus room for the most marks any cell carries. */
+/**
+ * Width of one round cell: `DSC% inter` plus room for the most marks any cell carries, and never
+ * narrower than the first round's title (`   r1 inter`) even when no t has been met.
+ */
 export const roundCellWidth = (s: ViewState): number => {
   let marks = 0
   for (const c of s.cases) for (const r of c.rounds) if (r !== undefined) marks = Math.max(marks, r.reached.length)
-  return 5 + 1 + 4 + marks
+  return 5 + 1 + Math.max(5, 4 + marks)
 }
 
 /** Columns left of the rounds: status glyph, id, fold (` f0`), coarse, final, ` │`. */

@@ -87,6 +87,20 @@ const concern = (e: Of<"warning"> | Of<"error">) => ({
   ...(e.key !== undefined ? { key: e.key } : {})
 })
 
+/**
+ * The run has ended (or its stream has): nothing runs any more. Nodes it was running never
+ * finished and will run again on resume (pending); cases it was testing stopped part-way.
+ */
+const nothingRunning = (s: ViewState): ViewState => {
+  const nodes = s.nodes.some((n) => n.status === "running")
+    ? s.nodes.map((n): NodeView => (n.status === "running" ? { ...n, status: "pending" } : n))
+    : s.nodes
+  const cases = s.cases.some((c) => c.status === "running")
+    ? s.cases.map((c): CaseView => (c.status === "running" ? { ...c, status: "stopped" } : c))
+    : s.cases
+  return nodes === s.nodes && cases === s.cases ? s : { ...s, nodes, cases }
+}
+
 const step = (s: ViewState, e: UiEvent): ViewState => {
   switch (e._tag) {
     case "run-started": {
@@ -168,7 +182,7 @@ const step = (s: ViewState, e: UiEvent): ViewState => {
       return pushMessage(s, { level: "log", at: e.at, message: e.message })
     case "run-finished": {
       let next: ViewState = {
-        ...s,
+        ...nothingRunning(s),
         phase: e.status,
         finish: {
           at: e.at,
@@ -195,7 +209,7 @@ const step = (s: ViewState, e: UiEvent): ViewState => {
         message: e.reason,
         ...(e.hint !== undefined ? { hint: e.hint } : {})
       })
-      return { ...withMsg, phase: "stopped", stopped }
+      return { ...nothingRunning(withMsg), phase: "stopped", stopped }
     }
   }
 }

@@ -60,9 +60,12 @@ export const RunApp = ({ onQuit, exitWhenFinished, now = Date.now, tickMs = 1000
   const over = state.finish !== null || state.phase === "stopped"
   const owns = onQuit !== undefined
 
+  // Leaving on its own: the frame committed just before exit() is the one left on screen, so it
+  // must not offer keys nobody is listening to any more.
+  const leaving = over && (exitWhenFinished || mode === "interrupting")
   useEffect(() => {
-    if (over && (exitWhenFinished || mode === "interrupting")) exit()
-  }, [over, exitWhenFinished, mode, exit])
+    if (leaving) exit()
+  }, [leaving, exit])
 
   const interrupt = () => {
     setMode("interrupting")
@@ -106,8 +109,9 @@ export const RunApp = ({ onQuit, exitWhenFinished, now = Date.now, tickMs = 1000
     { isActive: isRawModeSupported }
   )
 
-  const footer: FooterMode =
-    mode === "confirm"
+  const footer: FooterMode = leaving
+    ? { _tag: "left", ended: state.phase }
+    : mode === "confirm"
       ? { _tag: "confirm-interrupt" }
       : mode === "interrupting" && !over
         ? { _tag: "interrupting" }

@@ -122,12 +122,23 @@ export const RunView = ({ state: s, now: wallClock, columns, rows, panel, scroll
         stopped={s.stopped}
         columns={columns}
       />
-      <NodeGroups groups={groupSummaries(s)} running={runningNodes(s)} now={now} columns={columns} long={rows === null} />
+      <NodeGroups
+        groups={groupSummaries(s)}
+        running={runningNodes(s)}
+        now={now}
+        columns={columns}
+        long={rows === null}
+        live={s.finish === null && s.stopped === null}
+      />
       {rows === null ? (
         <>
           <Line segments={[{ text: "Training", bold: true, inverse: true }]} />
           {training}
-          <Line segments={[{ text: `Cases ${cc.done} done, ${cc.running} running, ${cc.failed} failed`, bold: true, inverse: true }]} />
+          <Line
+            segments={[
+              { text: `Cases ${cc.done} done, ${cc.running} running, ${cc.failed} failed${cc.stopped > 0 ? `, ${cc.stopped} stopped` : ""}`, bold: true, inverse: true }
+            ]}
+          />
           {cases}
           {s.messages.length > 0 && <Line segments={[{ text: "Messages", bold: true, inverse: true }]} />}
           {s.messages.length > 0 && messages}
@@ -138,7 +149,8 @@ export const RunView = ({ state: s, now: wallClock, columns, rows, panel, scroll
             active={panel}
             counts={{
               training: "",
-              cases: s.cases.length > 0 ? `${cc.done}/${s.cases.length}` : "",
+              // Of every case the run will test (one rounds node each), not only those seen so far.
+              cases: s.cases.length > 0 ? `${cc.done}/${Math.max(s.cases.length, s.nodes.filter((n) => n.group === "rounds").length)}` : "",
               messages: s.messages.length > 0 ? String(s.messages.length) : ""
             }}
             note={notes.join("  ")}

@@ -109,11 +109,15 @@ export interface RoundMean {
   readonly cases: number
 }
 
-/** Mean DSC and inter-iteration DSC of each round over the cases that ran it. */
+/**
+ * Mean DSC and inter-iteration DSC of each round, as the report computes them (evaluation.ts): a
+ * finished case that stopped before round r counts with its last round, since its answer no
+ * longer changes. Cases still being tested count only the rounds they have run.
+ */
 export const roundMeans = (s: ViewState): ReadonlyArray<RoundMean> => {
   const out: RoundMean[] = []
   for (let r = 0; r <= lastRound(s); r++) {
-    const rows = s.cases.map((c) => c.rounds[r]).filter((x) => x !== undefined)
+    const rows = s.cases.map((c) => c.rounds[r] ?? (c.status === "done" ? c.rounds.at(-1) : undefined)).filter((x) => x !== undefined)
     const d = stats(rows.map((x) => x.dsc).filter(finite))
     const i = stats(rows.map((x) => x.interDsc).filter(finite))
     out.push({ round: r, dsc: d?.mean ?? null, interDsc: i?.mean ?? null, cases: rows.length })
@@ -148,7 +152,7 @@ export const elapsedMs = (s: ViewState, now: number): number | null => {
 }
 
 export const caseCounts = (s: ViewState): Readonly<Record<CaseView["status"], number>> => {
-  const c = { running: 0, done: 0, failed: 0 }
+  const c = { running: 0, done: 0, failed: 0, stopped: 0 }
   for (const x of s.cases) c[x.status]++
   return c
 }

@@ -72,7 +72,8 @@ export interface RoundView {
   readonly durationMs: number
 }
 
-export type CaseStatus = "running" | "done" | "failed"
+/** `stopped`: the run ended (interrupted, or its process died) while the case was being tested. */
+export type CaseStatus = "running" | "done" | "failed" | "stopped"
 
 export interface CaseView {
   readonly caseId: string

@@ -34,8 +34,8 @@ describe("rstn config", () => {
 
   it("comments origins with --origins", async () => {
     const { out } = await run([path.join(root, "pipelines/demo.yaml"), "--origins"])
-    expect(out).toContain(`  folds: 2 # ${path.join(root, "pipelines/demo.yaml")}:14`)
-    expect(out).toContain(`        max-rounds: 5 # ${path.join(root, "pipelines/demo.yaml")}:48`)
+    expect(out).toContain(`  folds: 2 # ${path.join(root, "pipelines/demo.yaml")}:17`)
+    expect(out).toContain(`        max-rounds: 5 # ${path.join(root, "pipelines/demo.yaml")}:51`)
   })
 
   it("fails with the pipeline's problems", async () => {

@@ -4,21 +4,19 @@
  * pseudo-terminal (tmux). The run directory is only ever read.
  */
 import { Effect, Exit } from "effect"
-import { execFileSync, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { followEvents, locateEventsFile, WatchError } from "../../src/cli/commands/watch.ts"
 import { renderError } from "../../src/cli/render-error.ts"
 import { atomicWriteSync } from "../../src/runtime/atomic-write.ts"
 import { encodeLine, type RunEvent } from "../../src/runtime/events.ts"
 import type { UiEvent } from "../../tui/ui-event.ts"
 import { recordedRun } from "../tui/recorded-run.ts"
+import { BIN, EXIT_MARK, requireTmux, ROOT, startRstn } from "./tmux.ts"
 
-const BIN = fileURLToPath(new URL("../../bin/rstn.js", import.meta.url))
-const ROOT = path.dirname(path.dirname(BIN))
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rstn-watch-"))
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
 
@@ -88,7 +86,7 @@ describe("followEvents", () => {
     expect((await collect(followEvents(file, { follow: false, isAlive: () => true }))).map((e) => e._tag)).toEqual([
       "run-started",
       "node-started",
-      "node-finished"
+      "training-progress"
     ])
 
     const controller = new AbortController()
@@ -178,49 +176,30 @@ describe("rstn watch (the CLI)", () => {
   })
 })
 
-const hasTmux = spawnSync("tmux", ["-V"]).status === 0
+describe("rstn watch in a terminal (tmux)", () => {
+  beforeAll(requireTmux)
 
-describe.skipIf(!hasTmux)("rstn watch in a terminal (tmux)", () => {
   it("shows the finished run, waits for q, then exits 0 without writing to the run directory", async () => {
     const dir = runDir(events)
     const before = listing(dir)
-    const socket = `rstn-watch-test-${process.pid}`
-    const tmux = (...args: string[]) => execFileSync("tmux", ["-L", socket, "-f", "/dev/null", ...args], { encoding: "utf8" })
-    const screen = () => tmux("capture-pane", "-p", "-t", "w")
-    const waitFor = async (needle: string, ms = 45_000): Promise<string> => {
-      const until = Date.now() + ms
-      for (;;) {
-        const s = screen()
-        if (s.includes(needle)) return s
-        if (Date.now() > until) throw new Error(`screen never showed ${needle}:\n${s}`)
-        await new Promise((r) => setTimeout(r, 100))
-      }
-    }
-    // CI unset: Ink draws only a final frame when it believes it runs in CI.
-    const command = `cd ${JSON.stringify(ROOT)} && env -u CI -u CONTINUOUS_INTEGRATION ${JSON.stringify(process.execPath)} bin/rstn.js watch ${JSON.stringify(dir)}; echo rstn-exit=$?; sleep 120`
-    tmux("new-session", "-d", "-s", "w", "-x", "100", "-y", "30", command)
+    const term = startRstn(["watch", dir], { columns: 100, rows: 30 })
     try {
-      const s = await waitFor("final DSC 84.00 ± 2.39   coarse")
+      const s = await term.waitFor("final DSC 84.00 ± 2.39   coarse", { ms: 45_000 })
       const lines = s.split("\n")
-      expect(lines[0]).toMatch(/^rstn {2}demo {2}· {2}wasm {2}· {2}runs\/demo +elapsed 1m17s$/)
+      expect(lines[0]).toMatch(/^rstn {2}demo {2}· {2}wasm {2}· {2}runs\/demo +elapsed 1m16s$/)
       expect(lines[1]).toMatch(/^✓ done {2}final DSC 84\.00 ± 2\.39/)
-      expect(s).toContain("data 1 done │ training 18 done │ coarse 12 done │ rounds 15 done 5 skipped │ evaluation 1 done")
+      expect(s).toContain("training 18 done │ coarse 12 done │ rounds 4 done │ evaluation 3 done")
       expect(s).toMatch(/^✓ case_002 f0 +68\.2 +82\.2 │ +79\.0 \.881 +81\.5 \.951¹² +82\.2 \.990³⁴/m)
       expect(s).toContain("final DSC 84.00 ± 2.39   coarse only 72.84 ± 3.85")
       expect(s).toContain("⚠ case_002 · labelsTr/case_002.nii.gz: the label has only 212 foreground voxels")
       expect(s).toMatch(/^run finished {2}q leave/m)
-      expect(s).not.toContain("rstn-exit")
-      tmux("send-keys", "-t", "w", "q")
-      const after = await waitFor("rstn-exit=")
-      expect(after).toContain("rstn-exit=0")
+      expect(s).not.toContain(EXIT_MARK)
+      term.keys("q")
+      expect(await term.exitCode(45_000)).toBe(0)
       // The final frame stays on screen after leaving.
-      expect(after).toContain("final DSC 84.00 ± 2.39   coarse")
+      expect(term.screen()).toContain("final DSC 84.00 ± 2.39   coarse")
     } finally {
-      try {
-        tmux("kill-server")
-      } catch {
-        // already gone
-      }
+      term.kill()
     }
     expect(listing(dir)).toBe(before)
   })

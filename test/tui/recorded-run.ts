@@ -1,10 +1,11 @@
 /**
- * A realistic, deterministic event sequence as the runtime emits it: 2 folds x 3 views x 3
+ * A realistic, deterministic event sequence as the runtime emits it (the plan `compilePipeline`
+ * lays out, run with concurrency 1): 2 folds x 3 views x 3
  * training phases (S, I, J), then coarse testing and coarse-to-fine rounds for 4 cases that
  * converge at different rounds (one never reaches t = 0.99 within 5 rounds), a warning about a
  * label file, evaluation and run-finished. Round figures are fixed so tests can check them.
  */
-import type { RunEvent } from "../../src/runtime/events.ts"
+import type { PlannedNode, RunEvent } from "../../src/runtime/events.ts"
 
 export const T0 = 1_700_000_000_000
 export const THRESHOLDS = [0.9, 0.95, 0.98, 0.99]
@@ -66,7 +67,15 @@ export const VIEWS = ["X", "Y", "Z"] as const
 /** Iterations per phase in the ratio of the reference release's 2:6:8 epochs. */
 export const PHASE_ITERATIONS: Readonly<Record<(typeof PHASES)[number], number>> = { S: 20, I: 60, J: 80 }
 
-export const trainKey = (fold: number, view: string, phase: string) => `train/f${fold}/${view}/${phase}`
+/**
+ * Node keys. The runtime's keys are content hashes the UI treats as opaque; the node ids
+ * (`src/runtime/compile.ts`) stand in for them here so tests can name nodes.
+ */
+export const trainKey = (fold: number, view: string, phase: string) => `train/fold-${fold}/${view}/${phase}`
+export const coarseKey = (caseId: string, view: string) => `coarse/${caseId}/${view}`
+export const testKey = (caseId: string) => `test/${caseId}`
+export const evaluateKey = (fold: number) => `evaluate/fold-${fold}`
+export const REPORT_KEY = "report"
 
 export interface RecordedRunOptions {
   readonly folds?: number
@@ -91,17 +100,19 @@ export const recordedRun = (opts: RecordedRunOptions = {}): RunEvent[] => {
   let t = T0
   const out: RunEvent[] = []
 
-  const nodes: Array<{ key: string; group: "data" | "training" | "coarse" | "rounds" | "evaluation"; label: string; status: "pending" }> = [
-    { key: "data/phantom", group: "data", label: "phantom dataset", status: "pending" }
-  ]
+  // The plan as `compilePipeline` lays it out: training per fold x view x phase, then per case
+  // its coarse inference per view and its coarse-to-fine test, then evaluation per fold and the
+  // report.
+  const nodes: PlannedNode[] = []
+  const node = (key: string, group: PlannedNode["group"], label: string) => nodes.push({ key, id: key, group, label, status: "pending" })
   for (let f = 0; f < folds; f++)
-    for (const v of VIEWS)
-      for (const p of PHASES) nodes.push({ key: trainKey(f, v, p), group: "training", label: `train fold ${f} view ${v} phase ${p}`, status: "pending" })
-  for (const c of CASE_ROUNDS)
-    for (const v of VIEWS) nodes.push({ key: `coarse/${c.caseId}/${v}`, group: "coarse", label: `coarse ${c.caseId} view ${v}`, status: "pending" })
-  for (const c of CASE_ROUNDS)
-    for (let r = 1; r <= MAX_ROUNDS; r++) nodes.push({ key: `round/${c.caseId}/${r}`, group: "rounds", label: `round ${r} ${c.caseId}`, status: "pending" })
-  nodes.push({ key: "evaluation", group: "evaluation", label: "evaluation", status: "pending" })
+    for (const v of VIEWS) for (const p of PHASES) node(trainKey(f, v, p), "training", `train fold ${f} view ${v} phase ${p}`)
+  for (const c of CASE_ROUNDS) {
+    for (const v of VIEWS) node(coarseKey(c.caseId, v), "coarse", `coarse ${c.caseId} view ${v}`)
+    node(testKey(c.caseId), "rounds", `test ${c.caseId}`)
+  }
+  for (let f = 0; f < folds; f++) node(evaluateKey(f), "evaluation", `evaluate fold ${f}`)
+  node(REPORT_KEY, "evaluation", "report")
 
   out.push({
     _tag: "run-started",
@@ -125,7 +136,6 @@ export const recordedRun = (opts: RecordedRunOptions = {}): RunEvent[] => {
     out.push({ _tag: "node-finished", at: t, key, status: "done", durationMs: t - start })
   }
 
-  runNode("data/phantom", 1500)
   for (let f = 0; f < folds; f++)
     for (const v of VIEWS)
       for (const p of PHASES) {
@@ -151,15 +161,7 @@ export const recordedRun = (opts: RecordedRunOptions = {}): RunEvent[] => {
       }
 
   for (const c of CASE_ROUNDS) {
-    for (const v of VIEWS) runNode(`coarse/${c.caseId}/${v}`, 800)
-    const [dsc0] = c.rounds[0]!
-    out.push({ _tag: "round-finished", at: t, caseId: c.caseId, fold: c.fold, round: 0, dsc: dsc0, interDsc: null, reached: [], durationMs: 2400 })
-    c.rounds.forEach(([dsc, inter, reached], r) => {
-      if (r === 0) return
-      runNode(`round/${c.caseId}/${r}`, 1200, () => {
-        out.push({ _tag: "round-finished", at: t + 1200, caseId: c.caseId, fold: c.fold, round: r, dsc, interDsc: inter, reached, durationMs: 1200 })
-      })
-    })
+    for (const v of VIEWS) runNode(coarseKey(c.caseId, v), 800)
     if (c.caseId === "case_002") {
       out.push({
         _tag: "warning",
@@ -169,22 +171,32 @@ export const recordedRun = (opts: RecordedRunOptions = {}): RunEvent[] => {
         file: "labelsTr/case_002.nii.gz"
       })
     }
-    const last = c.rounds.length - 1
-    for (let r = last + 1; r <= MAX_ROUNDS; r++) {
-      out.push({ _tag: "node-finished", at: t, key: `round/${c.caseId}/${r}`, status: "skipped", durationMs: 0 })
-    }
-    out.push({
-      _tag: "case-finished",
-      at: t,
-      caseId: c.caseId,
-      fold: c.fold,
-      rounds: last,
-      coarseDsc: c.rounds[0]![0],
-      finalDsc: c.rounds[last]![0],
-      reachedAt: THRESHOLDS.map((th) => ({ t: th, round: c.rounds.findIndex(([, , rs]) => rs.includes(th)) >= 0 ? c.rounds.findIndex(([, , rs]) => rs.includes(th)) : null }))
+    // One test node per case: the fused coarse mask is round 0, then one event per round until
+    // the inter-iteration DSC reaches the stopping t or the round limit, then case-finished.
+    runNode(testKey(c.caseId), 0, () => {
+      c.rounds.forEach(([dsc, inter, reached], r) => {
+        const ms = r === 0 ? 100 : 1200
+        t += ms
+        out.push({ _tag: "round-finished", at: t, caseId: c.caseId, fold: c.fold, round: r, dsc, interDsc: inter, reached, durationMs: ms })
+      })
+      const last = c.rounds.length - 1
+      out.push({
+        _tag: "case-finished",
+        at: t,
+        caseId: c.caseId,
+        fold: c.fold,
+        rounds: last,
+        coarseDsc: c.rounds[0]![0],
+        finalDsc: c.rounds[last]![0],
+        reachedAt: THRESHOLDS.map((th) => {
+          const r = c.rounds.findIndex(([, , rs]) => rs.includes(th))
+          return { t: th, round: r >= 0 ? r : null }
+        })
+      })
     })
   }
-  runNode("evaluation", 300)
+  for (let f = 0; f < folds; f++) runNode(evaluateKey(f), 150)
+  runNode(REPORT_KEY, 150)
   const finals = CASE_ROUNDS.map((c) => c.rounds[c.rounds.length - 1]![0])
   const coarse = CASE_ROUNDS.map((c) => c.rounds[0]![0])
   out.push({ _tag: "run-finished", at: t, status: "done", summary: summaryOf(finals), coarse: summaryOf(coarse), failedCases: [], resumeHint: null })

@@ -56,6 +56,20 @@ describe("reduce", () => {
     expect(s.nodes).toBe(before)
   })
 
+  it("leaves nothing running once the run has ended: started nodes are pending again, cases stopped", () => {
+    const s = reduceAll([
+      started(),
+      { _tag: "node-started", at: T0 + 5, key: "a" },
+      round("case_1", 0, 0.7, null),
+      { _tag: "run-finished", at: T0 + 9, status: "interrupted", summary: null, coarse: null, failedCases: [], resumeHint: "rstn resume runs/p" }
+    ])
+    expect(s.nodes.map((n) => n.status)).toEqual(["pending", "cached"])
+    expect(s.cases.map((c) => c.status)).toEqual(["stopped"])
+    const died = reduceAll([started(), { _tag: "node-started", at: T0 + 5, key: "a" }, { _tag: "source-stopped", at: T0 + 6, reason: "gone" }])
+    expect(died.nodes[0]!.status).toBe("pending")
+    expect(died.phase).toBe("stopped")
+  })
+
   it("keeps the latest training progress, the first iteration seen (a resumed node) and loss buckets", () => {
     const progress = (iteration: number, coarse: number): RunEvent => ({
       _tag: "training-progress",

@@ -189,6 +189,8 @@ describe("keys", () => {
     await ui.push({ _tag: "run-finished", at: lastAt(partial) + 1, status: "interrupted", summary: null, coarse: null, failedCases: [], resumeHint: "rstn run pipelines/demo.yaml resumes it" })
     await ui.exit
     expect(ui.frame().split("\n")[1]).toMatch(/^■ interrupted {2}rstn run pipelines\/demo\.yaml resumes it/)
+    // The frame left on screen offers no keys: nothing listens to them any more.
+    expect(ui.footer()).toBe("run interrupted")
     expect(onQuit).toHaveBeenCalledTimes(1)
   })
 
@@ -207,6 +209,7 @@ describe("keys", () => {
     await ui.push(...events)
     await ui.exit
     expect(ui.frame()).toContain("final DSC 84.00 ± 2.39")
+    expect(ui.footer()).toBe("run finished")
     expect(onQuit).not.toHaveBeenCalled()
   })
 })

@@ -65,21 +65,41 @@ describe("the header and node groups", () => {
   it("name the pipeline, backend, run directory, elapsed time, ETA and what is running", () => {
     const f = frame(midTraining, { columns: 80, rows: 24 })
     const [first, second, groups, running] = f.split("\n")
-    expect(first).toMatch(/^rstn {2}demo {2}· {2}wasm {2}· {2}runs\/demo +elapsed 36s {2}ETA ≥\d+s$/)
+    expect(first).toMatch(/^rstn {2}demo {2}· {2}wasm {2}· {2}runs\/demo +elapsed 34s {2}ETA ≥13s$/)
     expect(second).toContain("● running")
     // Counts by status, with the panels' glyphs when words do not fit 80 columns.
-    expect(groups).toBe("data ✓1 │ training ✓13 ▶1 ·4 │ coarse ·12 │ rounds ·20 │ evaluation ·1")
+    expect(groups).toBe("training ✓13 ▶1 ·4 │ coarse ·12 │ rounds ·4 │ evaluation ·3")
     expect(running).toBe("running: train fold 1 view Y phase I (1s)")
+  })
+
+  it("keep the node counts in glyphs while the run goes on, so the line does not jump between forms", () => {
+    // Spelled out, this line (101 columns) would fit 110 columns now, but not once more counts appear.
+    expect(frame(midTesting, { columns: 110, rows: 24 }).split("\n")[2]).toBe("training ✓18 │ coarse ✓9 ·3 │ rounds ✓2 ▶1 ·1 │ evaluation ·3")
+    expect(frame(events, { columns: 100, rows: 24 }).split("\n")[2]).toBe("training 18 done │ coarse 12 done │ rounds 4 done │ evaluation 3 done")
+  })
+
+  it("give no ETA while no pending work has been priced, rather than a lower bound of 0s", () => {
+    expect(frame(events.slice(0, 1), { columns: 80, rows: 24 }).split("\n")[0]).toMatch(/elapsed 0s {2}ETA —$/)
+  })
+
+  it("name the backend that runs, not every backend tried before it", () => {
+    const [start, ...rest] = events
+    const tried = {
+      ...(start as Extract<RunEvent, { _tag: "run-started" }>),
+      backendReason: "@tensorflow/tfjs-node-gpu is not installed; @tensorflow/tfjs-node is not installed; using wasm (SIMD, 1 thread)"
+    }
+    const second = frame([tried, ...rest.slice(0, 3)], { columns: 100, rows: 24 }).split("\n")[1]
+    expect(second).toBe("● running  pipelines/demo.yaml  backend: using wasm (SIMD, 1 thread)")
   })
 
   it("show the final DSC and freeze the clock once the run has finished", () => {
     const f = frame(events, { columns: 80, rows: 24 })
-    expect(f.split("\n")[0]).toMatch(/elapsed 1m17s$/)
+    expect(f.split("\n")[0]).toMatch(/elapsed 1m16s$/)
     expect(f).not.toContain("ETA")
     expect(f.split("\n")[1]).toContain("✓ done  final DSC 84.00 ± 2.39")
     expect(f).toContain("nothing running")
     expect(frame(events, { columns: 100, rows: 24 }).split("\n")[2]).toBe(
-      "data 1 done │ training 18 done │ coarse 12 done │ rounds 15 done 5 skipped │ evaluation 1 done"
+      "training 18 done │ coarse 12 done │ rounds 4 done │ evaluation 3 done"
     )
   })
 })
@@ -106,10 +126,10 @@ describe("the training panel", () => {
   })
 
   it("shows cached training as reused", () => {
-    const [start, ...rest] = events
-    const cached = { ...(start as Extract<RunEvent, { _tag: "run-started" }>) }
+    // A cached node is announced as such by run-started and never started.
+    const cached = { ...(events[0] as Extract<RunEvent, { _tag: "run-started" }>) }
     cached.nodes = cached.nodes.map((n) => (n.key === trainKey(0, "X", "S") ? { ...n, status: "cached" as const } : n))
-    const f = frame([cached, ...rest.slice(0, 2)], { columns: 80, rows: 24 })
+    const f = frame([cached], { columns: 80, rows: 24 })
     expect(lineWith(f, "≡ f0 X S")).toMatch(/^≡ f0 X S +cached: trained weights reused/)
   })
 })
@@ -131,7 +151,7 @@ describe("the case table", () => {
   })
 
   it("shows per-round means and mean ± std of the final and the coarse-only DSC", () => {
-    expect(lineWith(finished, "mean ")).toBe("  mean         72.8  84.0 │  81.5 .907    83.4 .967    83.9 .988    86.0 .990")
+    expect(lineWith(finished, "mean ")).toBe("  mean         72.8  84.0 │  81.5 .907    83.4 .967    83.9 .988    84.0 .990")
     expect(lineWith(finished, "final DSC")).toBe("final DSC 84.00 ± 2.39   coarse only 72.84 ± 3.85   4 cases, min 81.66 max 87.71")
   })
 
@@ -139,7 +159,32 @@ describe("the case table", () => {
     const f = frame(midTesting, { columns: 80, rows: 24 })
     expect(lineWith(f, "final DSC")).toMatch(/^final DSC 83\.32 ± 1\.15 so far {3}coarse only 71\.66 ± 3\.46 {3}2 cases/)
     expect(lineWith(f, "▶ case_003")).toBe("▶ case_003 f1  77.9     … │  85.6 .932¹   87.0 .970²")
-    expect(f).toContain("running: round 2 case_003")
+    expect(f).toContain("running: test case_003")
+    // Done of all the cases the run will test, case_004 not yet begun included.
+    expect(lineContaining(f, " Cases ")).toMatch(/ Cases 2\/4 /)
+  })
+
+  it("keeps its column titles whole for short training and rounds that met no t", () => {
+    const short = recordedRun().map((e): RunEvent => {
+      if (e._tag === "training-progress") return { ...e, iteration: Math.ceil(e.iteration / 10), iterations: e.iterations / 10 }
+      if (e._tag === "round-finished") return { ...e, reached: [] }
+      return e
+    })
+    const training = frame(upTo(short, (e) => e._tag === "training-progress" && e.iteration === 2), { columns: 80, rows: 24 })
+    expect(lineWith(training, "run ")).toMatch(/^ {2}run +iter progress/)
+    expect(lineWith(training, "▶ f0 X S")).toMatch(/^▶ f0 X S +2\/2 /)
+    expect(lineWith(frame(short, { columns: 80, rows: 24 }), "case ")).toMatch(/│ +r1 inter +r2 /)
+  })
+
+  it("marks the cases a stopped run was testing, with nothing left running", () => {
+    const stopped: RunEvent[] = [
+      ...midTesting,
+      { _tag: "run-finished", at: atOf(midTesting) + 1, status: "interrupted", summary: null, coarse: null, failedCases: [], resumeHint: "rstn resume runs/demo" }
+    ]
+    const f = frame(stopped, { columns: 80, rows: 24 })
+    expect(lineWith(f, "■ case_003")).toBe("■ case_003 f1  77.9     … │  85.6 .932¹   87.0 .970²")
+    expect(f).toContain("nothing running")
+    expect(f.split("\n")[1]).toMatch(/^■ interrupted {2}rstn resume runs\/demo/)
   })
 
   it("fits 80 columns by showing some rounds, and more on wider terminals", () => {
@@ -158,7 +203,7 @@ describe("warnings and errors", () => {
     const f = frame(events, { columns: 100, rows: 24 })
     expect(lineWith(f, "⚠ 1 ✗ 0")).toBe("⚠ 1 ✗ 0 │ ⚠ case_002 · labelsTr/case_002.nii.gz: the label has only 212 foreground voxels")
     const panel = frame(events, { columns: 100, rows: 24 }, { panel: "messages" })
-    expect(lineWith(panel, "1m02s")).toBe(" 1m02s ⚠ case_002 · labelsTr/case_002.nii.gz: the label has only 212 foreground voxels")
+    expect(lineWith(panel, "57s")).toBe("   57s ⚠ case_002 · labelsTr/case_002.nii.gz: the label has only 212 foreground voxels")
   })
 
   it("show a failed run's failed case, its error and how to resume", () => {
@@ -197,7 +242,7 @@ describe("the frame", () => {
 
   it("prints every panel in full as the --once summary", () => {
     const text = stripAnsi(renderSnapshot(reduceAll(events), { columns: 160, now: T0 }))
-    expect(text).toContain("coarse-to-fine rounds 15 done 5 skipped")
+    expect(text).toContain("training 18 done │ coarse testing 12 done │ coarse-to-fine rounds 4 done │ evaluation 3 done")
     expect(text.match(/^[✓▶·] f\d [XYZ] [SIJ] /gm)).toHaveLength(18)
     expect(lineWith(text, "✓ case_003")).toContain("87.7 .988")
     expect(text).toContain("final DSC 84.00 ± 2.39")

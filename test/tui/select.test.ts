@@ -28,11 +28,21 @@ describe("statistics of the case table", () => {
     expect(d.final!.mean).toBeCloseTo(0.840025, 10)
   })
 
-  it("averages each round over the cases that ran it", () => {
+  it("averages each round over the cases, a finished case that stopped earlier with its last round (as the report)", () => {
     const m = roundMeans(reduceAll(events))
     expect(m).toHaveLength(6)
-    expect(m[5]).toMatchObject({ cases: 1, dsc: 0.8771 })
     expect(m[1]!.interDsc).toBeCloseTo((0.912 + 0.8811 + 0.9321 + 0.905) / 4, 10)
+    // Round 5: only case_003 ran it; case_001 stopped at 4, case_002 and case_004 at 3.
+    expect(m[5]).toMatchObject({ cases: 4 })
+    expect(m[5]!.dsc).toBeCloseTo((0.8447 + 0.8217 + 0.8771 + 0.8166) / 4, 10)
+    expect(m[5]!.interDsc).toBeCloseTo((0.9934 + 0.9903 + 0.9889 + 0.9921) / 4, 10)
+  })
+
+  it("averages a round over the cases that ran it while others are still being tested", () => {
+    const s = reduceAll(upTo(events, (e) => e._tag === "round-finished" && e.caseId === "case_003" && e.round === 2))
+    // case_001 (stopped at 4) and case_002 (at 3) are done; case_003 is at round 2.
+    expect(roundMeans(s)[2]!.dsc).toBeCloseTo((0.8391 + 0.815 + 0.8702) / 3, 10)
+    expect(roundMeans(s)[4]).toMatchObject({ cases: 2 })
   })
 
   it("counts the cases that met each t and their mean round", () => {
@@ -47,10 +57,11 @@ describe("statistics of the case table", () => {
     expect(CASE_ROUNDS).toHaveLength(4)
   })
 
-  it("counts node statuses per group, skipped rounds included", () => {
+  it("counts node statuses per group, in pipeline order", () => {
     const g = groupSummaries(reduceAll(events))
-    expect(g.map((x) => x.group)).toEqual(["data", "training", "coarse", "rounds", "evaluation"])
-    expect(g[3]!.counts).toMatchObject({ done: 15, skipped: 5, pending: 0 })
+    expect(g.map((x) => x.group)).toEqual(["training", "coarse", "rounds", "evaluation"])
+    expect(g.map((x) => x.total)).toEqual([18, 12, 4, 3])
+    expect(g[2]!.counts).toMatchObject({ done: 4, pending: 0, running: 0 })
   })
 })
 

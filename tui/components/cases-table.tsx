@@ -52,7 +52,7 @@ const caseRow = (c: CaseView, p: CasesTableProps): Segment[] => {
     { text: padStart(dscPct(c.coarseDsc ?? c.rounds[0]?.dsc ?? null), 6) },
     c.status === "done"
       ? { text: padStart(dscPct(c.finalDsc), 6), bold: true, color: "green" }
-      : { text: padStart(c.status === "failed" ? "fail" : "…", 6), color: c.status === "failed" ? "red" : "yellow" },
+      : { text: padStart(c.status === "failed" ? "fail" : "…", 6), color: c.status === "failed" ? "red" : c.status === "running" ? "yellow" : "gray" },
     { text: " │", dim: true }
   ]
   const last = c.rounds.length - 1

@@ -9,16 +9,24 @@ export type FooterMode =
       /** How the run ended, once it has (finished, failed, interrupted or stopped). */
       readonly ended: RunPhase | null
     }
+  /** The UI leaves by itself now that the run has ended: no keys to offer any more. */
+  | { readonly _tag: "left"; readonly ended: RunPhase }
   | { readonly _tag: "confirm-interrupt" }
   | { readonly _tag: "interrupting" }
   | { readonly _tag: "snapshot" }
+
+const ended = (phase: RunPhase): Segment => ({
+  text: `run ${phase === "done" ? "finished" : phase}`,
+  color: phase === "done" ? "green" : "red",
+  bold: true
+})
 
 export const Footer = ({ mode }: { readonly mode: FooterMode }) => {
   let segments: Segment[]
   switch (mode._tag) {
     case "keys":
       segments = [
-        ...(mode.ended !== null ? [{ text: `run ${mode.ended === "done" ? "finished" : mode.ended}  `, color: mode.ended === "done" ? "green" : "red", bold: true }] : []),
+        ...(mode.ended !== null ? [ended(mode.ended), { text: "  " }] : []),
         { text: "q", bold: true },
         { text: mode.leave === "leave" ? " leave  " : " interrupt  " },
         { text: "tab", bold: true },
@@ -28,6 +36,9 @@ export const Footer = ({ mode }: { readonly mode: FooterMode }) => {
         { text: "←→", bold: true },
         { text: " rounds" }
       ]
+      break
+    case "left":
+      segments = [ended(mode.ended)]
       break
     case "confirm-interrupt":
       segments = [{ text: "interrupt the run? y/n", color: "yellow", bold: true }]

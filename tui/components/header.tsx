@@ -19,7 +19,10 @@ export interface HeaderProps {
 const clock = (elapsedMs: number | null, eta: Eta | null, phase: RunPhase): string => {
   const parts: string[] = []
   if (elapsedMs !== null) parts.push(`elapsed ${duration(elapsedMs)}`)
-  if (phase === "running") parts.push(eta === null ? "ETA —" : `ETA ${eta.lowerBound ? "≥" : ""}${duration(eta.remainingMs)}`)
+  // A lower bound under a second says nothing (it is what a run whose pending work has not been
+  // priced yet shows): no estimate rather than "≥0s".
+  const known = eta !== null && !(eta.lowerBound && eta.remainingMs < 1000)
+  if (phase === "running") parts.push(known ? `ETA ${eta.lowerBound ? "≥" : ""}${duration(eta.remainingMs)}` : "ETA —")
   return parts.join("  ")
 }
 
@@ -31,7 +34,10 @@ export const Header = ({ run, phase, attempt, elapsedMs, eta, finish, stopped, c
   if (run !== null) {
     if (attempt > 1) second.push({ text: `  attempt ${attempt}`, color: "cyan" })
     second.push({ text: `  ${run.file}`, dim: true })
-    if (run.backendReason !== "") second.push({ text: `  backend: ${run.backendReason}`, dim: true })
+    // The reason lists every backend tried before the one chosen (`X is not installed; ...;
+    // using wasm (SIMD, 1 thread)`): its last clause, what runs, is the part worth a line.
+    const chosen = run.backendReason.split(";").at(-1)!.trim()
+    if (chosen !== "") second.push({ text: `  backend: ${chosen}`, dim: true })
   }
   if (finish?.summary) second.splice(1, 0, { text: `  final DSC ${meanStd(finish.summary.mean, finish.summary.std)}`, bold: true })
   if (finish?.resumeHint) second.splice(1, 0, { text: `  ${finish.resumeHint}`, color: "yellow" })

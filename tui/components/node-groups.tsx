@@ -17,6 +17,8 @@ export interface NodeGroupsProps {
   readonly columns: number
   /** Long group titles (the printed summary, where width is not scarce). */
   readonly long: boolean
+  /** The run is still going: its counts will change. */
+  readonly live: boolean
 }
 
 const ORDER: ReadonlyArray<NodeStatus> = ["done", "cached", "running", "failed", "pending", "skipped"]
@@ -36,9 +38,23 @@ const groupLine = (groups: ReadonlyArray<GroupSummary>, words: boolean, long: bo
 
 const textWidth = (segments: ReadonlyArray<Segment>): number => segments.reduce((w, s) => w + width(s.text), 0)
 
-export const NodeGroups = ({ groups, running, now, columns, long }: NodeGroupsProps) => {
+/**
+ * The widest the spelled-out line gets while the run goes on: every group with nodes done,
+ * running and pending at once (and its cached ones), each count as wide as the group's total.
+ */
+const widestWhileRunning = (groups: ReadonlyArray<GroupSummary>, long: boolean): number =>
+  groups.reduce((w, g, i) => {
+    const n = String(g.total).length
+    const cached = g.counts.cached > 0 ? ` ${g.counts.cached} cached` : ""
+    return w + (i > 0 ? 3 : 0) + width((long ? GROUP_LONG_TITLE : GROUP_TITLE)[g.group]) + n * 3 + " done running pending".length + 3 + cached.length
+  }, 0)
+
+export const NodeGroups = ({ groups, running, now, columns, long, live }: NodeGroupsProps) => {
   const spelled = groupLine(groups, true, long)
-  const line = textWidth(spelled) <= columns ? spelled : groupLine(groups, false, long)
+  // While the run goes on, words only if they always fit: a line that switched between words and
+  // glyphs as counts grew a digit would jump about.
+  const words = textWidth(spelled) <= columns && (!live || widestWhileRunning(groups, long) <= columns)
+  const line = words ? spelled : groupLine(groups, false, long)
   const runningLine: Segment[] =
     running.length === 0
       ? [{ text: "nothing running", dim: true }]

@@ -53,7 +53,8 @@ interface Geometry {
 
 const geometry = (rows: ReadonlyArray<TrainingRow>, columns: number): Geometry => {
   const digits = Math.max(1, ...rows.map((r) => String(r.progress?.iterations ?? 0).length))
-  const iterWidth = 2 * digits + 1
+  // At least the width of its title, `iter`, for runs of single-digit iteration counts.
+  const iterWidth = Math.max(4, 2 * digits + 1)
   const barWidth = Math.max(6, Math.min(30, Math.floor(columns / 8)))
   const showRate = columns >= 120
   const fixed = 2 + NAME_WIDTH + 1 + iterWidth + 1 + barWidth + 1 + 4 + 1 + (showRate ? 9 : 0)
