@@ -5,7 +5,7 @@
  * terminal); 3) a run emitting 5,000 events/s for 3 s, to see what share of a core the UI takes.
  * Prints one JSON object.
  */
-import { EventEmitter } from "node:events"
+import { NoInput, Terminal } from "./fake-terminal.ts"
 import { recordedRun } from "../test/tui/recorded-run.ts"
 
 // Ink draws only a final frame when it believes it runs in CI; measure real drawing.
@@ -14,30 +14,6 @@ delete process.env.CONTINUOUS_INTEGRATION
 const { mountRunUi, reduceAll } = await import("../tui/index.ts")
 type UiEvent = import("../tui/ui-event.ts").UiEvent
 
-class Terminal extends EventEmitter {
-  readonly isTTY = true
-  readonly columns = 100
-  readonly rows = 30
-  writes = 0
-  bytes = 0
-  write = (s: string): boolean => {
-    this.writes++
-    this.bytes += s.length
-    return true
-  }
-}
-class NoInput extends EventEmitter {
-  readonly isTTY = false
-  setEncoding(): void {}
-  setRawMode(): void {}
-  resume(): void {}
-  pause(): void {}
-  ref(): void {}
-  unref(): void {}
-  read(): null {
-    return null
-  }
-}
 
 // 2 folds x 3 views x (20+60+80) x 104 iterations of progress, plus the test phase: ~100k events.
 const events = recordedRun({ iterationScale: 104, progressEvery: 1, msPerIteration: 1 })

@@ -6,7 +6,7 @@
  * and the clock redraws once a second, so a faster replay would not cost the same. Prints one
  * JSON object.
  */
-import { EventEmitter } from "node:events"
+import { NoInput, Terminal } from "./fake-terminal.ts"
 import * as fs from "node:fs"
 import { parseEventLog } from "../src/runtime/event-log.ts"
 
@@ -27,30 +27,6 @@ if (events.length === 0 || events.at(-1)!._tag !== "run-finished") {
   process.exit(1)
 }
 
-class Terminal extends EventEmitter {
-  readonly isTTY = true
-  readonly columns = 100
-  readonly rows = 30
-  writes = 0
-  bytes = 0
-  write = (s: string): boolean => {
-    this.writes++
-    this.bytes += s.length
-    return true
-  }
-}
-class NoInput extends EventEmitter {
-  readonly isTTY = false
-  setEncoding(): void {}
-  setRawMode(): void {}
-  resume(): void {}
-  pause(): void {}
-  ref(): void {}
-  unref(): void {}
-  read(): null {
-    return null
-  }
-}
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d
 const first = events[0]!.at
