@@ -5,12 +5,12 @@
  * terminal); 3) a run emitting 5,000 events/s for 3 s, to see what share of a core the UI takes.
  * Prints one JSON object.
  */
-import { NoInput, Terminal } from "./fake-terminal.ts"
 import { recordedRun } from "../test/tui/recorded-run.ts"
 
 // Ink draws only a final frame when it believes it runs in CI; measure real drawing.
 delete process.env.CI
 delete process.env.CONTINUOUS_INTEGRATION
+const { FakeStdin, FakeStdout } = await import("../test/tui/terminal.ts")
 const { mountRunUi, reduceAll } = await import("../tui/index.ts")
 type UiEvent = import("../tui/ui-event.ts").UiEvent
 
@@ -27,7 +27,7 @@ const reducerMs = performance.now() - r0
 if (final.finish === null) throw new Error("the run did not finish in the reducer")
 
 const mount = () => {
-  const stdout = new Terminal()
+  const stdout = new FakeStdout(100, 30)
   let emit: ((e: UiEvent) => void) | undefined
   const ui = mountRunUi({
     events: (em) => {
@@ -35,7 +35,7 @@ const mount = () => {
       return () => undefined
     },
     stdout: stdout as unknown as NodeJS.WriteStream,
-    stdin: new NoInput() as unknown as NodeJS.ReadStream,
+    stdin: new FakeStdin() as unknown as NodeJS.ReadStream,
     exitWhenFinished: true,
     patchConsole: false
   })
@@ -85,15 +85,15 @@ process.stdout.write(
       totalMs: round(floodMs),
       eventsPerSecond: Math.round(events.length / (floodDispatchMs / 1000)),
       cpuMs: round((floodCpu.user + floodCpu.system) / 1000),
-      terminalWrites: flood.stdout.writes,
-      terminalKiB: round(flood.stdout.bytes / 1024)
+      terminalWrites: flood.stdout.frames.length,
+      terminalKiB: round(flood.stdout.frames.join("").length / 1024)
     },
     paced: {
       eventsPerSecond: rate,
       seconds: round(pacedWall / 1000, 2),
       uiCpuShareOfOneCore: round((pacedCpu.user + pacedCpu.system) / 1000 / pacedWall, 3),
-      terminalWrites: paced.stdout.writes,
-      writesPerSecond: round(paced.stdout.writes / (pacedWall / 1000))
+      terminalWrites: paced.stdout.frames.length,
+      writesPerSecond: round(paced.stdout.frames.length / (pacedWall / 1000))
     }
   }) + "\n"
 )

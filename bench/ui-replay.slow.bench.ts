@@ -6,13 +6,13 @@
  * and the clock redraws once a second, so a faster replay would not cost the same. Prints one
  * JSON object.
  */
-import { NoInput, Terminal } from "./fake-terminal.ts"
 import * as fs from "node:fs"
 import { parseEventLog } from "../src/runtime/event-log.ts"
 
 // Ink draws only a final frame when it believes it runs in CI; measure real drawing.
 delete process.env.CI
 delete process.env.CONTINUOUS_INTEGRATION
+const { FakeStdin, FakeStdout } = await import("../test/tui/terminal.ts")
 const { mountRunUi } = await import("../tui/index.ts")
 type UiEvent = import("../tui/ui-event.ts").UiEvent
 
@@ -37,7 +37,7 @@ for (let i = 0, j = 0; i < events.length; i++) {
   peak = Math.max(peak, i - j + 1)
 }
 
-const stdout = new Terminal()
+const stdout = new FakeStdout(100, 30)
 let emit: ((e: UiEvent) => void) | undefined
 const ui = mountRunUi({
   events: (em) => {
@@ -45,7 +45,7 @@ const ui = mountRunUi({
     return () => undefined
   },
   stdout: stdout as unknown as NodeJS.WriteStream,
-  stdin: new NoInput() as unknown as NodeJS.ReadStream,
+  stdin: new FakeStdin() as unknown as NodeJS.ReadStream,
   exitWhenFinished: true,
   patchConsole: false
 })
@@ -72,9 +72,9 @@ process.stdout.write(
     replaySeconds: round(wallMs / 1000),
     uiCpuMs: round(cpuMs),
     uiCpuShareOfOneCore: round(cpuMs / wallMs, 4),
-    terminalWrites: stdout.writes,
-    writesPerSecond: round(stdout.writes / (wallMs / 1000), 2),
-    terminalKiB: round(stdout.bytes / 1024),
+    terminalWrites: stdout.frames.length,
+    writesPerSecond: round(stdout.frames.length / (wallMs / 1000), 2),
+    terminalKiB: round(stdout.frames.join("").length / 1024),
     rssMiB: round(process.memoryUsage().rss / 2 ** 20)
   }) + "\n"
 )
