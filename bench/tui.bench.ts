@@ -10,9 +10,8 @@ import { recordedRun } from "../test/tui/recorded-run.ts"
 // Ink draws only a final frame when it believes it runs in CI; measure real drawing.
 delete process.env.CI
 delete process.env.CONTINUOUS_INTEGRATION
-const { FakeStdin, FakeStdout } = await import("../test/tui/terminal.ts")
-const { mountRunUi, reduceAll } = await import("../tui/index.ts")
-type UiEvent = import("../tui/ui-event.ts").UiEvent
+const { mountPushedRunUi } = await import("../test/tui/terminal.ts")
+const { reduceAll } = await import("../tui/index.ts")
 
 
 // 2 folds x 3 views x (20+60+80) x 104 iterations of progress, plus the test phase: ~100k events.
@@ -26,25 +25,10 @@ const final = reduceAll(events)
 const reducerMs = performance.now() - r0
 if (final.finish === null) throw new Error("the run did not finish in the reducer")
 
-const mount = () => {
-  const stdout = new FakeStdout(100, 30)
-  let emit: ((e: UiEvent) => void) | undefined
-  const ui = mountRunUi({
-    events: (em) => {
-      emit = em
-      return () => undefined
-    },
-    stdout: stdout as unknown as NodeJS.WriteStream,
-    stdin: new FakeStdin() as unknown as NodeJS.ReadStream,
-    exitWhenFinished: true,
-    patchConsole: false
-  })
-  return { stdout, ui, emit: (e: UiEvent) => emit!(e) }
-}
 const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 // 2) flood: chunks of 1,000 events per turn of the event loop, so timers and renders can run
-const flood = mount()
+const flood = await mountPushedRunUi()
 await macrotask()
 const f0 = performance.now()
 const cpu0 = process.cpuUsage()
@@ -58,7 +42,7 @@ const floodMs = performance.now() - f0
 const floodCpu = process.cpuUsage(cpu0)
 
 // 3) paced: 5,000 events/s for 3 s, measured as CPU time per wall time
-const paced = mount()
+const paced = await mountPushedRunUi()
 await macrotask()
 const rate = 5000
 const seconds = 3

@@ -12,9 +12,7 @@ import { parseEventLog } from "../src/runtime/event-log.ts"
 // Ink draws only a final frame when it believes it runs in CI; measure real drawing.
 delete process.env.CI
 delete process.env.CONTINUOUS_INTEGRATION
-const { FakeStdin, FakeStdout } = await import("../test/tui/terminal.ts")
-const { mountRunUi } = await import("../tui/index.ts")
-type UiEvent = import("../tui/ui-event.ts").UiEvent
+const { mountPushedRunUi } = await import("../test/tui/terminal.ts")
 
 const file = process.env.RSTN_EVENTS ?? "runs/demo/events.jsonl"
 if (!fs.existsSync(file)) {
@@ -37,18 +35,7 @@ for (let i = 0, j = 0; i < events.length; i++) {
   peak = Math.max(peak, i - j + 1)
 }
 
-const stdout = new FakeStdout(100, 30)
-let emit: ((e: UiEvent) => void) | undefined
-const ui = mountRunUi({
-  events: (em) => {
-    emit = em
-    return () => undefined
-  },
-  stdout: stdout as unknown as NodeJS.WriteStream,
-  stdin: new FakeStdin() as unknown as NodeJS.ReadStream,
-  exitWhenFinished: true,
-  patchConsole: false
-})
+const { stdout, ui, emit } = await mountPushedRunUi()
 await new Promise<void>((resolve) => setImmediate(resolve))
 
 const t0 = performance.now()
@@ -56,7 +43,7 @@ const cpu0 = process.cpuUsage()
 for (const e of events) {
   const wait = t0 + (e.at - first) - performance.now()
   if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-  emit!(e)
+  emit(e)
 }
 await ui.done
 const wallMs = performance.now() - t0

@@ -6,6 +6,7 @@
 import { render } from "ink"
 import { EventEmitter } from "node:events"
 import type { ReactElement } from "react"
+import type { UiEvent } from "../../tui/ui-event.ts"
 
 export class FakeStdout extends EventEmitter {
   readonly frames: string[] = []
@@ -108,3 +109,24 @@ export const stripAnsi = (s: string): string => s.replace(ANSI, "")
 
 /** Display columns of a line of the UI (its glyphs are all one column wide). */
 export const columnsOf = (line: string): number => [...stripAnsi(line)].length
+
+/**
+ * The run UI mounted as `rstn run` mounts it, on a fake 100x30 terminal, fed by pushing events
+ * one by one (the UI benchmarks); it leaves by itself at run-finished.
+ */
+export const mountPushedRunUi = async () => {
+  const { mountRunUi } = await import("../../tui/mount-run-ui.tsx")
+  const stdout = new FakeStdout(100, 30)
+  let emit: ((e: UiEvent) => void) | undefined
+  const ui = mountRunUi({
+    events: (em) => {
+      emit = em
+      return () => undefined
+    },
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stdin: new FakeStdin() as unknown as NodeJS.ReadStream,
+    exitWhenFinished: true,
+    patchConsole: false
+  })
+  return { stdout, ui, emit: (e: UiEvent) => emit!(e) }
+}
