@@ -14,7 +14,8 @@ import type { RunEvent } from "../../src/runtime/events.ts"
 import { dscPct, interDsc, meanStd, threshold } from "../../tui/format.ts"
 import { MARKS } from "../../tui/layout.ts"
 import { tinyPipeline } from "../runtime/pipeline/tiny.ts"
-import { requireTmux, startRstn, type Tmux } from "./tmux.ts"
+import { requireTmux, TMUX, startRstn, type Tmux } from "./tmux.ts"
+import { toolRuns } from "../support/external-tool.ts"
 
 const SIZE = { columns: 100, rows: 30 }
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rstn-run-tui-"))
@@ -99,7 +100,7 @@ const readCsv = (file: string): Array<Record<string, string>> => {
 
 const runEvents = (runDir: string): ReadonlyArray<RunEvent> => parseEventLog(fs.readFileSync(eventsFile(runDir), "utf8")).events
 
-describe("rstn run in a terminal (tmux)", () => {
+describe.runIf(toolRuns(TMUX, "rstn run in a terminal (tmux)"))("rstn run in a terminal (tmux)", () => {
   beforeAll(requireTmux)
 
   describe("a tiny pipeline run to the end", () => {

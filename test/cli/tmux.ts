@@ -1,12 +1,14 @@
 /**
  * The real CLI in a pseudo-terminal: a private tmux server (its own socket, no user config) runs
  * one command in a window of a chosen size; tests read the screen and its scrollback and type
- * keys. A missing tmux fails the test that needs it instead of skipping it: CI installs tmux.
+ * keys. Without tmux the tests that need it are skipped with a notice, and fail under CI=true
+ * (test/support/external-tool.ts).
  */
 import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { requireTool, type ExternalTool } from "../support/external-tool.ts"
 
 export const BIN = fileURLToPath(new URL("../../bin/rstn.js", import.meta.url))
 export const ROOT = path.dirname(path.dirname(BIN))
@@ -14,14 +16,12 @@ export const ROOT = path.dirname(path.dirname(BIN))
 /** Printed by the shell after the command: `rstn-exit=<code>`. */
 export const EXIT_MARK = "rstn-exit="
 
-export const requireTmux = (): void => {
-  if (spawnSync("tmux", ["-V"]).status !== 0) {
-    throw new Error(
-      "tmux is not installed: the terminal UI tests drive `rstn` in a tmux pseudo-terminal. " +
-        "CI installs it (.ci/run: apt-get install tmux); install it the same way to run these tests."
-    )
-  }
+export const TMUX: ExternalTool = {
+  problem: () => (spawnSync("tmux", ["-V"]).status === 0 ? null : "tmux is not installed: the terminal UI tests drive `rstn` in a tmux pseudo-terminal"),
+  install: "apt-get install tmux"
 }
+
+export const requireTmux = (): void => requireTool(TMUX)
 
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
 

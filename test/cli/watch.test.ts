@@ -15,7 +15,8 @@ import { atomicWriteSync } from "../../src/runtime/atomic-write.ts"
 import { encodeLine, type RunEvent } from "../../src/runtime/events.ts"
 import type { UiEvent } from "../../tui/ui-event.ts"
 import { recordedRun } from "../tui/recorded-run.ts"
-import { BIN, EXIT_MARK, requireTmux, ROOT, startRstn } from "./tmux.ts"
+import { BIN, EXIT_MARK, requireTmux, TMUX, ROOT, startRstn } from "./tmux.ts"
+import { toolRuns } from "../support/external-tool.ts"
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rstn-watch-"))
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
@@ -176,7 +177,7 @@ describe("rstn watch (the CLI)", () => {
   })
 })
 
-describe("rstn watch in a terminal (tmux)", () => {
+describe.runIf(toolRuns(TMUX, "rstn watch in a terminal (tmux)"))("rstn watch in a terminal (tmux)", () => {
   beforeAll(requireTmux)
 
   it("shows the finished run, waits for q, then exits 0 without writing to the run directory", async () => {

@@ -1,32 +1,35 @@
 /**
- * The independent NIfTI implementations the interop tests check against. They FAIL (not skip)
- * when a tool is missing, naming the Debian package to install: CI installs both (.ci/run).
+ * The independent NIfTI implementations the interop tests check against. Without them those
+ * tests are skipped with a notice, and fail under CI=true (test/support/external-tool.ts).
  */
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { requireTool, type ExternalTool } from "../../support/external-tool.ts"
 
 /** Debian's Python, which has nibabel; the python3 first on PATH may not. */
 export const PYTHON = "/usr/bin/python3"
 export const HERE = path.dirname(fileURLToPath(import.meta.url))
 
-export const requireNibabel = (): void => {
-  const r = fs.existsSync(PYTHON) ? spawnSync(PYTHON, ["-c", "import nibabel, numpy"], { encoding: "utf8" }) : undefined
-  if (r?.status !== 0) {
-    throw new Error(
-      `${PYTHON} cannot import nibabel: install the Debian package python3-nibabel (apt-get install python3-nibabel)` +
-        (r ? `\n${r.stderr}` : "")
-    )
-  }
+export const NIBABEL: ExternalTool = {
+  problem: () => {
+    const r = fs.existsSync(PYTHON) ? spawnSync(PYTHON, ["-c", "import nibabel, numpy"], { encoding: "utf8" }) : undefined
+    return r?.status === 0 ? null : `${PYTHON} cannot import nibabel${r ? ` (${r.stderr.trim().split("\n").at(-1)})` : ""}`
+  },
+  install: "apt-get install python3-nibabel"
 }
 
-export const requireNiftiTool = (): void => {
-  const r = spawnSync("nifti_tool", ["-ver"], { encoding: "utf8" })
-  if (r.error !== undefined || r.status !== 0) {
-    throw new Error("nifti_tool is missing: install the Debian package nifti-bin (apt-get install nifti-bin)")
-  }
+export const NIFTI_TOOL: ExternalTool = {
+  problem: () => {
+    const r = spawnSync("nifti_tool", ["-ver"], { encoding: "utf8" })
+    return r.error === undefined && r.status === 0 ? null : "nifti_tool is missing"
+  },
+  install: "apt-get install nifti-bin"
 }
+
+export const requireNibabel = (): void => requireTool(NIBABEL)
+export const requireNiftiTool = (): void => requireTool(NIFTI_TOOL)
 
 /** Runs a command, failing the test with its output when it fails. */
 export const run = (command: string, args: ReadonlyArray<string>): string => {

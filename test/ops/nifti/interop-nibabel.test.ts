@@ -10,7 +10,8 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { decodeNifti, encodeNifti1, geometryFromAffine, type NiftiImage, type NiftiWriteDatatype } from "../../../src/ops/nifti/index.ts"
 import type { Geometry, Volume } from "../../../src/ops/volume.ts"
-import { expectAffineClose, HERE, PYTHON, readF64, requireNibabel, run } from "./external-tools.ts"
+import { toolRuns } from "../../support/external-tool.ts"
+import { expectAffineClose, HERE, NIBABEL, PYTHON, readF64, requireNibabel, run } from "./external-tools.ts"
 
 interface Written {
   readonly name: string
@@ -35,7 +36,7 @@ const decodeFile = (file: string): NiftiImage =>
     })
   )
 
-describe("files written by nibabel", () => {
+describe.runIf(toolRuns(NIBABEL, "files written by nibabel"))("files written by nibabel", () => {
   let manifest: Written[] = []
   beforeAll(() => {
     requireNibabel()
@@ -77,7 +78,7 @@ describe("files written by nibabel", () => {
   })
 })
 
-describe("files written by rstn", () => {
+describe.runIf(toolRuns(NIBABEL, "files written by rstn, read by nibabel"))("files written by rstn", () => {
   const rotated = geometryFromAffine([0.68, -0.12, 0.2, -101.5, 0.1, 0.79, 0.05, 97.25, -0.25, -0.02, 2.49, -310, 0, 0, 0, 1], {
     qformCode: 1,
     sformCode: 2
