@@ -1,7 +1,8 @@
 /**
  * Segmentation metrics: the Dice-Sørensen coefficient (DSC) the paper reports, used both
- * against the ground truth and between consecutive rounds (the inter-iteration DSC), and the
- * summary statistics of its tables.
+ * against the ground truth and between consecutive rounds (the inter-iteration DSC); precision,
+ * recall and the predicted volume, which tell under- from over-segmentation; and the summary
+ * statistics of the paper's tables.
  */
 
 /** Anything non-zero is foreground. */
@@ -11,8 +12,30 @@ export type Mask = Uint8Array
  * DSC(Y, Z) = 2|Y ∩ Z| / (|Y| + |Z|). Two empty masks give 1 (rstn-reference.md "Testing":
  * two empty masks count as DSC 1), so an empty prediction of an empty label is perfect.
  */
-export const dice = (y: Mask, z: Mask): number => {
-  if (y.length !== z.length) throw new RangeError(`dice: masks of ${y.length} and ${z.length} voxels`)
+export const dice = (y: Mask, z: Mask): number => agreement(y, z).dsc
+
+/** A predicted mask against the ground truth: what the DSC, precision and recall are made of. */
+export interface Agreement {
+  /** Voxels in the prediction, |Z|. */
+  readonly voxels: number
+  /** DSC(Y, Z). */
+  readonly dsc: number
+  /** |Y ∩ Z| / |Z|; null for an empty prediction. */
+  readonly precision: number | null
+  /** |Y ∩ Z| / |Y|; null for an empty ground truth. */
+  readonly recall: number | null
+}
+
+const fromCounts = (overlap: number, truth: number, predicted: number): Agreement => ({
+  voxels: predicted,
+  dsc: truth + predicted === 0 ? 1 : (2 * overlap) / (truth + predicted),
+  precision: predicted === 0 ? null : overlap / predicted,
+  recall: truth === 0 ? null : overlap / truth
+})
+
+/** DSC, precision, recall and predicted voxels of `z` against the ground truth `y`, in one pass. */
+export const agreement = (y: Mask, z: Mask): Agreement => {
+  if (y.length !== z.length) throw new RangeError(`agreement: masks of ${y.length} and ${z.length} voxels`)
   let inter = 0
   let sy = 0
   let sz = 0
@@ -23,7 +46,23 @@ export const dice = (y: Mask, z: Mask): number => {
     sz += b
     inter += a & b
   }
-  return sy + sz === 0 ? 1 : (2 * inter) / (sy + sz)
+  return fromCounts(inter, sy, sz)
+}
+
+/** The agreement of a probability map binarised at `threshold` (p >= threshold), without building the mask. */
+export const agreementAt = (y: Mask, probability: ArrayLike<number>, threshold: number): Agreement => {
+  if (y.length !== probability.length) throw new RangeError(`agreement: ${y.length} label and ${probability.length} probability voxels`)
+  let inter = 0
+  let sy = 0
+  let sz = 0
+  for (let i = 0; i < y.length; i++) {
+    const a = y[i] !== 0 ? 1 : 0
+    const b = probability[i]! >= threshold ? 1 : 0
+    sy += a
+    sz += b
+    inter += a & b
+  }
+  return fromCounts(inter, sy, sz)
 }
 
 /** The inter-iteration DSC between the masks of rounds r-1 and r (the paper's convergence test). */

@@ -23,7 +23,7 @@ import type { NodeSpec } from "./node.ts"
 import { runCoarse } from "./nodes/coarse.ts"
 import type { PipelineEnv } from "./nodes/env.ts"
 import { runEvaluateFold, runReport } from "./nodes/evaluate.ts"
-import { convergeThreshold, runTestCase } from "./nodes/test-case.ts"
+import { convergeThreshold, runTestCase, TEST_RECORD_FORMAT } from "./nodes/test-case.ts"
 import { runTrain } from "./nodes/train.ts"
 import type { PipelineCase } from "./pipeline-dataset.ts"
 import type { Pipeline } from "../dsl/pipeline.ts"
@@ -140,7 +140,7 @@ export const compilePipeline = (pipeline: Pipeline, dataset: PipelineDataset): E
       group: "rounds",
       label: `test ${c.id}`,
       deps: [...Object.values(coarse), ...finePhases.flatMap((ph) => views.map((v) => trainId(c.fold, v, ph)))],
-      config: { ...testShared, case: caseRef(c), fold: c.fold, views, stopAt, thresholds: p.evaluation.thresholds },
+      config: { ...testShared, case: caseRef(c), fold: c.fold, views, stopAt, thresholds: p.evaluation.thresholds, format: TEST_RECORD_FORMAT },
       run: (ctx) => runTestCase(ctx, env, { case: c, views, coarse, fine, stopAt })
     })
   }

@@ -5,16 +5,11 @@
  * the average number of rounds to reach each t; and the coarse-only DSC. Pure functions over the
  * test-case nodes' records, rendered as JSON, Markdown and CSV.
  */
-import { summarize, type Summary } from "../ops/metrics.ts"
-import { finalRound, firstReached, type RoundRecord } from "./nodes/test-case.ts"
+import { summarize, type Agreement, type Summary } from "../ops/metrics.ts"
+import { finalRound, firstReached, type RoundRecord, type TestCaseResult } from "./nodes/test-case.ts"
 
-export interface CaseResult {
-  readonly caseId: string
-  readonly fold: number
-  readonly rounds: ReadonlyArray<RoundRecord>
-  readonly coarseDsc: number | null
-  readonly coarseMs: Readonly<Record<string, number | null>>
-}
+/** One test case's record, as its test node returned it. */
+export type CaseResult = TestCaseResult
 
 export interface ThresholdRow {
   readonly t: number
@@ -36,11 +31,27 @@ export interface Evaluation {
   /** Round 0 (coarse only), when the test starts with a coarse stage. */
   readonly coarse: Summary | null
   readonly thresholds: ReadonlyArray<ThresholdRow>
-  /** Mean DSC per round; a case that stopped keeps its last mask for later rounds. */
-  readonly perRound: ReadonlyArray<{ readonly round: number; readonly dsc: number }>
+  /** Means per round; a case that stopped keeps its last mask for later rounds. */
+  readonly perRound: ReadonlyArray<RoundMeans>
   /** Mean inter-iteration DSC after the rounds the paper reports (a stopped case keeps its last value). */
   readonly interAfter: ReadonlyArray<{ readonly round: number; readonly interDsc: number }>
   readonly meanRounds: number
+  /** Mean ground-truth voxels per case, beside the rounds' predicted voxels. */
+  readonly foreground: number
+}
+
+/** Means over cases of one round's masks (precision and recall over the cases where they exist). */
+export interface Means {
+  readonly dsc: number
+  readonly precision: number | null
+  readonly recall: number | null
+  readonly voxels: number
+}
+
+export interface RoundMeans extends Means {
+  readonly round: number
+  /** Each view's own mask before fusion. */
+  readonly views: Readonly<Record<string, Means>>
 }
 
 /** The paper reports the inter-iteration DSC after these rounds (rstn-reference.md). */
@@ -50,6 +61,28 @@ const mean = (xs: ReadonlyArray<number>): number => (xs.length === 0 ? NaN : xs.
 
 /** The record of round r, or the last one when the case stopped earlier. */
 const at = (rounds: ReadonlyArray<RoundRecord>, r: number): RoundRecord => rounds[Math.min(r, rounds.length - 1)]!
+
+const meanOrNull = (xs: ReadonlyArray<number | null>): number | null => {
+  const present = xs.filter((x): x is number => x !== null)
+  return present.length === 0 ? null : mean(present)
+}
+
+const meansOf = (xs: ReadonlyArray<Agreement>): Means => ({
+  dsc: mean(xs.map((x) => x.dsc)),
+  precision: meanOrNull(xs.map((x) => x.precision)),
+  recall: meanOrNull(xs.map((x) => x.recall)),
+  voxels: mean(xs.map((x) => x.voxels))
+})
+
+const roundMeans = (results: ReadonlyArray<CaseResult>, round: number): RoundMeans => {
+  const records = results.map((r) => at(r.rounds, round))
+  const views = [...new Set(records.flatMap((r) => r.views.map((v) => v.view)))]
+  return {
+    round,
+    ...meansOf(records),
+    views: Object.fromEntries(views.map((view) => [view, meansOf(records.flatMap((r) => r.views.filter((v) => v.view === view)))]))
+  }
+}
 
 export const evaluate = (
   results: ReadonlyArray<CaseResult>,
@@ -73,12 +106,13 @@ export const evaluate = (
         meanRounds: reached.length > 0 ? mean(reached) : null
       }
     }),
-    perRound: Array.from({ length: lastRound + 1 }, (_, round) => ({ round, dsc: mean(withRounds.map((r) => at(r.rounds, round).dsc)) })),
+    perRound: Array.from({ length: lastRound + 1 }, (_, round) => roundMeans(withRounds, round)),
     interAfter: INTER_ROUNDS.filter((round) => round <= Math.max(lastRound, 0) && round <= options.maxRounds).map((round) => ({
       round,
       interDsc: mean(withRounds.map((r) => at(r.rounds, round).interDsc).filter((x): x is number => x !== null))
     })),
-    meanRounds: mean(withRounds.map((r) => r.rounds.length - 1))
+    meanRounds: mean(withRounds.map((r) => r.rounds.length - 1)),
+    foreground: mean(withRounds.map((r) => r.foreground))
   }
 }
 
@@ -102,6 +136,12 @@ export const summaryMarkdown = (name: string, e: Evaluation, folds: ReadonlyArra
   for (const row of e.thresholds) lines.push(`| ${row.t.toFixed(2)} | ${stat(row.dsc)} | ${row.converged}/${e.cases} | ${fixed(row.meanRounds, 2)} |`)
   lines.push("", "## Average DSC per round", "", `| round | ${e.perRound.map((r) => r.round).join(" | ")} |`, `| --- |${e.perRound.map(() => " --- |").join("")}`)
   lines.push(`| DSC | ${e.perRound.map((r) => pct(r.dsc)).join(" | ")} |`)
+  lines.push(...meansRows("", e.perRound, e.foreground).slice(1))
+  const views = [...new Set(e.perRound.flatMap((r) => Object.keys(r.views)))]
+  if (views.length > 1) {
+    lines.push("", "## Each view before fusion, per round", "", `| round | ${e.perRound.map((r) => r.round).join(" | ")} |`, `| --- |${e.perRound.map(() => " --- |").join("")}`)
+    for (const view of views) lines.push(...meansRows(`${view} `, e.perRound.map((r) => r.views[view])))
+  }
   if (e.interAfter.length > 0) {
     lines.push("", "## Inter-iteration DSC after round", "", `| round | ${e.interAfter.map((r) => r.round).join(" | ")} |`, `| --- |${e.interAfter.map(() => " --- |").join("")}`)
     lines.push(`| DSC | ${e.interAfter.map((r) => fixed(r.interDsc)).join(" | ")} |`)
@@ -113,10 +153,28 @@ export const summaryMarkdown = (name: string, e: Evaluation, folds: ReadonlyArra
   return lines.join("\n") + "\n"
 }
 
-/** cases.csv: one row per case, DSC and inter-iteration DSC of every round, the round each t was met. */
+/** Table rows of per-round means: DSC, precision and recall in %, and mean predicted voxels. */
+const meansRows = (prefix: string, means: ReadonlyArray<Means | undefined>, foreground?: number): string[] => {
+  const row = (name: string, f: (m: Means) => string) => `| ${prefix}${name} | ${means.map((m) => (m ? f(m) : "–")).join(" | ")} |`
+  return [
+    row("DSC", (m) => pct(m.dsc)),
+    row("precision", (m) => (m.precision === null ? "–" : pct(m.precision))),
+    row("recall", (m) => (m.recall === null ? "–" : pct(m.recall))),
+    row(`voxels${foreground === undefined ? "" : ` (truth ${Math.round(foreground)})`}`, (m) => (Number.isFinite(m.voxels) ? Math.round(m.voxels).toString() : "–"))
+  ]
+}
+
+const AGREEMENT = ["dsc", "voxels", "precision", "recall"] as const satisfies ReadonlyArray<keyof Agreement>
+
+/**
+ * cases.csv: one row per case, DSC and inter-iteration DSC of every round, the round each t was
+ * met, each round's time; then the fused mask's foreground, voxels, precision and recall per
+ * round, and the same with the DSC for each view before fusion (`X_recall_r2`).
+ */
 export const casesCsv = (results: ReadonlyArray<CaseResult>, thresholds: ReadonlyArray<number>, t: number | null): string => {
   const maxRound = Math.max(0, ...results.map((r) => r.rounds.length - 1))
   const rounds = Array.from({ length: maxRound + 1 }, (_, i) => i)
+  const views = [...new Set(results.flatMap((r) => r.rounds.flatMap((x) => x.views.map((v) => v.view))))]
   const header = [
     "case",
     "fold",
@@ -126,7 +184,10 @@ export const casesCsv = (results: ReadonlyArray<CaseResult>, thresholds: Readonl
     ...rounds.map((r) => `dsc_r${r}`),
     ...rounds.slice(1).map((r) => `inter_dsc_r${r}`),
     ...thresholds.map((th) => `round_t${th}`),
-    ...rounds.map((r) => `ms_r${r}`)
+    ...rounds.map((r) => `ms_r${r}`),
+    "foreground",
+    ...AGREEMENT.flatMap((a) => (a === "dsc" ? [] : rounds.map((r) => `${a}_r${r}`))),
+    ...views.flatMap((v) => AGREEMENT.flatMap((a) => rounds.map((r) => `${v}_${a}_r${r}`)))
   ]
   const cell = (x: number | null | undefined): string => (x === null || x === undefined ? "" : String(Number(x.toFixed(6))))
   const rows = results.map((r) => {
@@ -140,7 +201,10 @@ export const casesCsv = (results: ReadonlyArray<CaseResult>, thresholds: Readonl
       ...rounds.map((i) => cell(r.rounds[i]?.dsc)),
       ...rounds.slice(1).map((i) => cell(r.rounds[i]?.interDsc)),
       ...thresholds.map((th) => cell(firstReached(r.rounds, th))),
-      ...rounds.map((i) => cell(r.rounds[i]?.ms))
+      ...rounds.map((i) => cell(r.rounds[i]?.ms)),
+      String(r.foreground),
+      ...AGREEMENT.flatMap((a) => (a === "dsc" ? [] : rounds.map((i) => cell(r.rounds[i]?.[a])))),
+      ...views.flatMap((v) => AGREEMENT.flatMap((a) => rounds.map((i) => cell(r.rounds[i]?.views.find((x) => x.view === v)?.[a]))))
     ].join(",")
   })
   return [header.join(","), ...rows].join("\n") + "\n"

@@ -30,7 +30,7 @@ const options = (env: PipelineEnv, failedCases: ReadonlyArray<string>) => {
 const asJson = (value: object): NodeResult => JSON.parse(JSON.stringify(value)) as NodeResult
 
 const resultsOf = (ctx: NodeContext, t: EvaluateTarget): CaseResult[] =>
-  ctx.inputs.filter((i) => i.id in t.cases).map((i) => caseResultOf(i.json) as CaseResult)
+  ctx.inputs.filter((i) => i.id in t.cases).map((i) => caseResultOf(i.json))
 
 const failedOf = (ctx: NodeContext, t: EvaluateTarget): string[] => ctx.missingInputs.filter((id) => id in t.cases).map((id) => t.cases[id]!)
 

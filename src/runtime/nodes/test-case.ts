@@ -16,7 +16,7 @@ import type { RunEvent } from "../events.ts"
 import { encodeNifti1 } from "../../ops/nifti/index.ts"
 import { fineRound } from "../../ops/infer/fine-round.ts"
 import { fuseViews } from "../../ops/fuse.ts"
-import { dice } from "../../ops/metrics.ts"
+import { agreement, agreementAt, dice, type Agreement } from "../../ops/metrics.ts"
 import type { Rstn } from "../../ops/nets/rstn.ts"
 import type { View } from "../../ops/views.ts"
 import { readCase } from "../case-store.ts"
@@ -38,10 +38,27 @@ export interface TestCaseTarget {
   readonly stopAt: number
 }
 
-export interface RoundRecord {
+/**
+ * The version of what a test node records; part of its key, so results an older rstn cached
+ * without today's fields are recomputed instead of read back incomplete.
+ * 2: precision, recall and voxel counts per round and view.
+ */
+export const TEST_RECORD_FORMAT = 2
+
+/** A view's own mask of a round, before fusion: its probability volume at the fuse threshold. */
+export interface ViewRecord extends Agreement {
+  readonly view: View
+}
+
+export interface RoundRecord extends Agreement {
   readonly round: number
-  /** DSC of this round's mask to the ground truth. */
+  /**
+   * DSC of this round's mask to the ground truth; with `voxels`, `precision` and `recall` (the
+   * Agreement fields) it tells an under-segmenting round from an over-segmenting one.
+   */
   readonly dsc: number
+  /** Each view before fusion, in the order of `views`. */
+  readonly views: ReadonlyArray<ViewRecord>
   /** DSC to the previous round's mask; null for the first round. */
   readonly interDsc: number | null
   readonly ms: number
@@ -92,13 +109,19 @@ interface Restored {
   readonly files: Uint8Array[]
 }
 
-/** The checkpoint's content, or null when it is damaged or not one of ours (the rounds then start over). */
-const decodeState = (bytes: Uint8Array, n: number): Restored | null => {
+interface CheckpointHeader {
+  readonly records: RoundRecord[]
+  readonly files: number[]
+  /** Where the score map starts. */
+  readonly dataAt: number
+}
+
+/** The header of a round checkpoint (its round records), or null when it is damaged or not one of ours. */
+export const decodeCheckpointHeader = (bytes: Uint8Array): CheckpointHeader | null => {
   if (bytes.length < 4) return null
   const len = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true)
   const headerBytes = 4 + len
   if (headerBytes > bytes.length) return null
-  const pad = (4 - (headerBytes % 4)) % 4
   let header: { records: RoundRecord[]; files: number[] }
   try {
     header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(4, headerBytes)))
@@ -114,7 +137,14 @@ const decodeState = (bytes: Uint8Array, n: number): Restored | null => {
   ) {
     return null
   }
-  let at = headerBytes + pad
+  return { records: header.records, files: header.files, dataAt: headerBytes + ((4 - (headerBytes % 4)) % 4) }
+}
+
+/** The checkpoint's content, or null when it is damaged or not one of ours (the rounds then start over). */
+const decodeState = (bytes: Uint8Array, n: number): Restored | null => {
+  const header = decodeCheckpointHeader(bytes)
+  if (header === null) return null
+  let at = header.dataAt
   if (bytes.length !== at + n * 5 + header.files.reduce((a, b) => a + b, 0)) return null
   const score = new Float32Array(bytes.slice(at, (at += n * 4)).buffer)
   const mask = bytes.slice(at, (at += n))
@@ -162,7 +192,8 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
           const round = s.records.length
           const record: RoundRecord = {
             round,
-            dsc: dice(c.label, fused.mask),
+            ...agreement(c.label, fused.mask),
+            views: s.views.map((v, i) => ({ view: t.views[i]!, ...agreementAt(c.label, v, stage.threshold) })),
             interDsc: s.mask === null ? null : dice(s.mask, fused.mask),
             ms: (yield* now) - s.roundStart,
             fineSamples: s.fineSamples

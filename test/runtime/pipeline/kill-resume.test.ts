@@ -11,6 +11,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { decodeCheckpoint } from "../../../src/ops/train/checkpoint.ts"
 import type { RunEvent } from "../../../src/runtime/events.ts"
+import { decodeCheckpointHeader } from "../../../src/runtime/nodes/test-case.ts"
 import {
   checkpointOf,
   filesMatching,
@@ -38,10 +39,10 @@ const runDir = (name: string) => path.join(root, name)
 const checkpointIteration = (file: string): number =>
   Effect.runSync(decodeCheckpoint(new Uint8Array(fs.readFileSync(file)), file)).iteration
 
-/** The rounds a test node's round checkpoint holds (test-case.ts: uint32 header length, JSON header). */
+/** The rounds a test node's round checkpoint holds. */
 const checkpointRounds = (file: string): number => {
-  const bytes = fs.readFileSync(file)
-  const header = JSON.parse(bytes.subarray(4, 4 + bytes.readUInt32LE(0)).toString("utf8")) as { records: unknown[] }
+  const header = decodeCheckpointHeader(new Uint8Array(fs.readFileSync(file)))
+  if (header === null) throw new Error(`${file} is not a round checkpoint`)
   return header.records.length
 }
 

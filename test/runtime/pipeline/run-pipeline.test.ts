@@ -1,10 +1,11 @@
 import * as tf from "@tensorflow/tfjs"
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { loadPipeline } from "../../../src/dsl/load.ts"
+import { decodeNifti } from "../../../src/ops/nifti/index.ts"
 import { eventsFile, parseEventLog } from "../../../src/runtime/event-log.ts"
 import { runPipeline } from "../../../src/runtime/run-pipeline.ts"
 import { tinyPipeline } from "./tiny.ts"
@@ -57,6 +58,27 @@ describe("rstn run, end to end", () => {
     expect(csv[0]).toMatch(/^case,fold,coarse_dsc,final_dsc,final_round,dsc_r0,/)
     expect(csv).toHaveLength(3)
     expect(first.lines.join("\n")).toContain("# tiny: coarse-to-fine test")
+  })
+
+  it("records each round's voxels, precision and recall, fused and per view, matching the masks it wrote", () => {
+    const cases = JSON.parse(fs.readFileSync(path.join(tiny.runDir, "cases.json"), "utf8"))
+    const voxelsOf = (file: string) =>
+      Array.from(Either.getOrThrow(decodeNifti(new Uint8Array(fs.readFileSync(file)), { file })).volume.data as ArrayLike<number>).reduce((a, b) => a + b, 0)
+    for (const c of cases) {
+      const last = c.rounds.at(-1)
+      expect(voxelsOf(path.join(tiny.runDir, "predictions", `${c.caseId}.nii.gz`))).toBe(last.voxels)
+      for (const r of c.rounds) {
+        expect(r.views.map((v: { view: string }) => v.view)).toEqual(["Z"])
+        for (const m of [r, ...r.views]) {
+          // DSC is the harmonic mean of precision and recall
+          if (m.precision > 0 && m.recall > 0) expect(m.dsc).toBeCloseTo((2 * m.precision * m.recall) / (m.precision + m.recall), 9)
+          expect(m.recall).toBeGreaterThanOrEqual(0)
+        }
+      }
+    }
+    const summary = JSON.parse(fs.readFileSync(path.join(tiny.runDir, "summary.json"), "utf8"))
+    expect(summary.perRound[0].recall).toBeCloseTo(cases.reduce((a: number, c: { rounds: { recall: number }[] }) => a + c.rounds[0]!.recall, 0) / cases.length, 9)
+    expect(fs.readFileSync(path.join(tiny.runDir, "summary.md"), "utf8")).toMatch(/\| recall \| [\d.]+ \|/)
   })
 
   it("frees every tensor it allocated", () => {
