@@ -107,6 +107,9 @@ export const checkPipeline = (p: Pipeline, where: Locator): ReadonlyArray<Diagno
         const guess = didYouMean(ph.name, ["coarse", "fine"])
         report([...at, "name"], "reference", `stage-wise phases are named coarse and fine, got '${ph.name}'`, guess !== undefined ? `did you mean '${guess}'?` : undefined, false, ["training", "mode"])
       }
+      if (ph.name === "coarse" && ph.unroll !== undefined) {
+        report([...at, "unroll"], "inconsistent", "the stage-wise coarse phase runs no fine pass to unroll", "move unroll to the fine phase, or remove it")
+      }
       if (ph.name === "fine" && ph.cropFrom !== "label") {
         report([...at, "crop-from"], "inconsistent", "the stage-wise fine network trains on crops by the label (Zhou et al.)", "use training.noisy-fine-tune for crops from the coarse mask")
       }

@@ -266,6 +266,19 @@ export const LAST = "last"
 /** The phase name of `training.noisy-fine-tune` in `weights` references and events. */
 export const NOISY = "noisy"
 
+/**
+ * Unrolling the coarse-to-fine recurrence in training: after the first fine pass, each further
+ * pass takes its crop box and saliency map from the previous pass's output, as test rounds
+ * r >= 2 take them from round r-1 (the paper trains one pass only, "Training and Testing").
+ */
+export const Unroll = Schema.Struct({
+  passes: PositiveInt.annotations({ description: "Fine passes per training step, each loss weighted equally (1 = the paper's single pass)." }),
+  gradient: Schema.optionalWith(Schema.Literal("stop", "through"), { default: () => "stop" as const }).annotations({
+    description: "stop: a pass reads the previous output as data; through: back-propagate into the passes before it."
+  })
+})
+export type Unroll = typeof Unroll.Type
+
 export const Phase = Schema.Struct({
   name: Name.annotations({ description: "S, I, J in joint mode; coarse and fine in stage-wise mode." }),
   cropFrom: Schema.optionalWith(Schema.Literal("label", "coarse"), { default: () => "label" as const })
@@ -277,7 +290,11 @@ export const Phase = Schema.Struct({
   epochs: Schema.optional(PositiveInt),
   iterations: Schema.optional(PositiveInt),
   schedule: Schema.optional(LrSchedule).annotations({ description: "This phase's schedule; default: training.schedule." }),
-  lr: Schema.optional(PositiveNumber).annotations({ description: "This phase's base learning rate; default: the optimizer's." })
+  lr: Schema.optional(PositiveNumber).annotations({ description: "This phase's base learning rate; default: the optimizer's." }),
+  // Optional without a default, so pipelines that do not unroll keep their training keys.
+  unroll: Schema.optional(Unroll).annotations({
+    description: "Train the fine network on its own output too: passes after the first crop and weight by the previous pass (absent: one pass)."
+  })
 })
 export type Phase = typeof Phase.Type
 

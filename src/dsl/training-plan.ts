@@ -3,7 +3,7 @@
  * declared phases plus noisy-data fine-tuning as a last phase named `noisy`, each with its
  * length, schedule, base learning rate and the networks it trains spelled out.
  */
-import { NOISY, type LrSchedule, type Phase, type Pipeline } from "./pipeline.ts"
+import { NOISY, type LrSchedule, type Phase, type Pipeline, type Unroll } from "./pipeline.ts"
 import type { NetworkName } from "./checks.ts"
 
 export interface PlannedPhase {
@@ -16,6 +16,8 @@ export interface PlannedPhase {
   readonly schedule: LrSchedule
   /** The phase's own `lr`, else the optimizer's. */
   readonly lr: number
+  /** Fine passes per step after the first (null: one pass, the paper's). */
+  readonly unroll: Unroll | null
   /** Joint phases train both networks (and the saliency layers when `saliency`); stage-wise ones one each. */
   readonly trains: ReadonlyArray<NetworkName>
 }
@@ -34,6 +36,7 @@ export const trainingPhases = (p: Pipeline): ReadonlyArray<PlannedPhase> => {
     length: lengthOf(ph),
     schedule: ph.schedule ?? t.schedule,
     lr: ph.lr ?? t.optimizer.lr,
+    unroll: ph.unroll ?? null,
     trains: joint ? ["coarse", "fine"] : [ph.name === "coarse" ? "coarse" : "fine"]
   }))
   if (t.noisyFineTune !== null) {
@@ -45,6 +48,7 @@ export const trainingPhases = (p: Pipeline): ReadonlyArray<PlannedPhase> => {
       length: lengthOf(t.noisyFineTune),
       schedule: t.schedule,
       lr: t.noisyFineTune.lr,
+      unroll: null,
       trains: joint ? ["coarse", "fine"] : ["fine"]
     })
   }

@@ -29,6 +29,7 @@ export const phaseConfig = (ph: PlannedPhase): PhaseConfig => ({
   name: ph.name,
   cropFrom: ph.cropFrom,
   saliency: ph.saliency,
+  unroll: ph.unroll ?? undefined,
   train: ph.trains.length === 2 ? "joint" : ph.trains[0]!
 })
 

@@ -235,6 +235,14 @@ const cases: ReadonlyArray<Case> = [
     ]
   },
   {
+    name: "unrolling the stage-wise coarse phase",
+    files:
+      HEAD +
+      "saliency: null\ntraining:\n  mode: stage-wise\n  phases:\n    - { name: coarse, iterations: 10, unroll: { passes: 2 } }\n    - { name: fine, iterations: 10 }\n" +
+      "test: { stages: [coarse, fuse, { converge-until: { body: [crop, fine, fuse] } }] }\n",
+    expected: ["p.yaml:8:47: training.phases[0].unroll: the stage-wise coarse phase runs no fine pass to unroll (move unroll to the fine phase, or remove it)"]
+  },
+  {
     name: "strong oracle with the iterative test",
     files: HEAD + "evaluation: { oracle: strong }\n",
     expected: [

@@ -17,6 +17,11 @@ export interface PhaseConfig {
   readonly saliency: boolean
   /** Which networks learn: both with the joint loss, or one with its own DSC loss. */
   readonly train: "joint" | "coarse" | "fine"
+  /**
+   * Fine passes per step (default 1, the paper's). Pass k >= 2 crops by and weights with pass
+   * k-1's output, as the test's rounds do; `gradient: "through"` back-propagates across passes.
+   */
+  readonly unroll?: { readonly passes: number; readonly gradient: "stop" | "through" }
 }
 
 export const phaseS: PhaseConfig = { name: "S", cropFrom: "label", saliency: false, train: "joint" }

@@ -212,12 +212,27 @@ export const createTrainer = (o: TrainerOptions): Trainer => {
           }
           let lossF: tf.Scalar | null = null
           if (runsFine(phase)) {
-            const reference = phase.cropFrom === "label" ? batch.labels : probability!.dataSync()
             const shape = { n, h, w, c: lc }
-            const boxes = trainingCropBoxes(reference, batch.labels, shape, config.crop, margins!, phase.cropFrom === "coarse")
-            let input = fineInput(model, x, phase.saliency ? probability : null)
-            if (n > 1) input = tf.mul(input, sampleBoxMask(boxes.samples, h, w))
-            lossF = dscLoss(tf.sigmoid(fineLogitsInBox(model, input, boxes.box, fineCtx)), y, config.loss.epsilon)
+            const passes = phase.unroll?.passes ?? 1
+            let reference: ArrayLike<number> = phase.cropFrom === "label" ? batch.labels : probability!.dataSync()
+            let map: tf.Tensor4D | null = phase.saliency ? probability : null
+            const passLosses: tf.Scalar[] = []
+            for (let k = 0; k < passes; k++) {
+              // After the first pass the reference is the network's own output, empty where it
+              // found nothing: fall back to the label there, as phase J does for the coarse map.
+              const fallback = k > 0 || phase.cropFrom === "coarse"
+              const boxes = trainingCropBoxes(reference, batch.labels, shape, config.crop, margins!, fallback)
+              let input = fineInput(model, x, map)
+              if (n > 1) input = tf.mul(input, sampleBoxMask(boxes.samples, h, w))
+              const fine = tf.sigmoid(fineLogitsInBox(model, input, boxes.box, fineCtx))
+              passLosses.push(dscLoss(fine, y, config.loss.epsilon))
+              if (k + 1 < passes) {
+                const values = fine.dataSync()
+                reference = values
+                if (phase.saliency) map = phase.unroll!.gradient === "through" ? fine : tf.tensor4d(values, fine.shape)
+              }
+            }
+            lossF = passLosses.length === 1 ? passLosses[0]! : (tf.div(tf.addN(passLosses), passes) as tf.Scalar)
           }
           kept.push(lossC && tf.keep(lossC), lossF && tf.keep(lossF))
           if (lossC && lossF) return jointLoss(lossC, lossF, config.loss.lambda)

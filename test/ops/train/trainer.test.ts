@@ -159,6 +159,34 @@ describe("trainer", () => {
     expect(run(phaseS)).toEqual({ first: false, second: false })
   })
 
+  it("unrolled phases train on the network's own output; one pass is the paper's phase, bit for bit", () => {
+    const run = (phase: PhaseConfig, steps: number) => {
+      const model = createRstn(rstnConfig, 4)
+      const t = trainer(model, phase)
+      const losses = Array.from({ length: steps }, () => t.step().losses)
+      const tensors = tf.memory().numTensors
+      t.step()
+      const leaked = tf.memory().numTensors - tensors
+      const w = weights(model, "fine/conv1_1/kernel").get("fine/conv1_1/kernel")!
+      t.dispose()
+      model.dispose()
+      return { losses, leaked, w }
+    }
+    const paper = run(phaseJ, 3)
+    const one = run({ ...phaseJ, unroll: { passes: 1, gradient: "stop" } }, 3)
+    expect(one.losses).toEqual(paper.losses)
+    expect(sameBits(one.w, paper.w)).toBe(true)
+    // the first step starts from the same weights, so only the second pass can change its fine loss
+    const stop = run({ ...phaseJ, unroll: { passes: 2, gradient: "stop" } }, 3)
+    const through = run({ ...phaseJ, unroll: { passes: 2, gradient: "through" } }, 3)
+    expect(stop.losses[0]!.coarse).toBe(paper.losses[0]!.coarse)
+    expect(stop.losses[0]!.fine).not.toBe(paper.losses[0]!.fine)
+    expect(through.losses[0]).toEqual(stop.losses[0])
+    // back-propagating into the first pass changes the update, and neither mode leaks tensors
+    expect(sameBits(through.w, stop.w)).toBe(false)
+    expect([stop.leaked, through.leaked]).toEqual([0, 0])
+  })
+
   it("stops on a non-finite loss without touching the weights", () => {
     const model = createRstn(rstnConfig, 1)
     const poisoned = {
