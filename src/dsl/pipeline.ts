@@ -379,8 +379,9 @@ const coarseStage = stage("coarse", { weights: Weights }, true)
 const saliencyStage = stage(
   "saliency-transform",
   {
-    from: Schema.optionalWith(Schema.Literal("previous", "oracle"), { default: () => "previous" as const }).annotations({
-      description: "previous: the previous round's score map; oracle: the ground truth (strong oracle)."
+    from: Schema.optionalWith(Schema.Literal("previous", "coarse", "oracle"), { default: () => "previous" as const }).annotations({
+      description:
+        "previous: the previous round's score map (the paper); coarse: the coarse round's in every round, as phase J trained it; oracle: the ground truth (strong oracle)."
     })
   },
   true

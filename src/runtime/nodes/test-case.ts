@@ -69,8 +69,10 @@ export interface RoundRecord extends Agreement {
 interface State {
   views: Float32Array[] | null
   score: Float32Array | null
+  /** Round 0's score map, for saliency-transform { from: coarse }; recomputed on resume with round 0. */
+  coarseScore: Float32Array | null
   mask: Uint8Array | null
-  saliency: "previous-score" | "ground-truth" | null
+  saliency: "previous-score" | "coarse-score" | "ground-truth" | null
   crop: { readonly by: "previous-mask" | "ground-truth"; readonly margin: number } | null
   fineSamples: number
   roundStart: number
@@ -175,7 +177,7 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
 
       /** The last round a resumed attempt took from its checkpoint instead of computing it. */
       let resumedAfterRound: number | null = null
-      const s: State = { views: null, score: null, mask: null, saliency: null, crop: null, fineSamples: 0, roundStart: 0, records: [] }
+      const s: State = { views: null, score: null, coarseScore: null, mask: null, saliency: null, crop: null, fineSamples: 0, roundStart: 0, records: [] }
       const now = Clock.currentTimeMillis
 
       const written: Uint8Array[] = []
@@ -200,6 +202,7 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
           }
           s.records.push(record)
           s.score = fused.score
+          if (round === 0) s.coarseScore = fused.score
           s.mask = fused.mask
           s.views = null
           s.fineSamples = 0
@@ -211,7 +214,8 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
       const fine = (stage: Extract<BodyStage, { kind: "fine" }>) =>
         Effect.gen(function* () {
           const crop = s.crop ?? { by: "previous-mask" as const, margin: p.crop.margin }
-          const previousScore = s.score ?? new Float32Array(n)
+          const saliency = s.saliency ?? "previous-score"
+          const previousScore = (saliency === "coarse-score" ? s.coarseScore : s.score) ?? new Float32Array(n)
           const previousMask = s.mask ?? new Uint8Array(n)
           const views: Float32Array[] = []
           for (const view of t.views) {
@@ -225,7 +229,7 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
                 threshold: p.crop.threshold,
                 thickness: p.sliceThickness,
                 crop: crop.by,
-                saliency: s.saliency ?? "previous-score"
+                saliency: saliency === "coarse-score" ? "previous-score" : saliency
               }
             )
             views.push(r.probability)
@@ -247,7 +251,7 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
             return coarse
           case "saliency-transform":
             return Effect.sync(() => {
-              s.saliency = stage.from === "oracle" ? "ground-truth" : "previous-score"
+              s.saliency = stage.from === "oracle" ? "ground-truth" : stage.from === "coarse" ? "coarse-score" : "previous-score"
             })
           case "crop":
             return Effect.sync(() => {

@@ -55,6 +55,20 @@ set:
   test.stages[2].converge-until.body[1].crop.by: oracle-box`
   ],
   [
+    // with the crop fixed too, nothing changes between rounds: round 2 repeats round 1
+    "saliency-from-coarse",
+    `evaluation:
+  oracle: weak
+set:
+  test.stages[2].converge-until.body[0]: { saliency-transform: { from: coarse } }
+  test.stages[2].converge-until.body[1].crop.by: oracle-box`
+  ],
+  [
+    "unrolled-j",
+    `set:
+  training.phases[2].unroll: { passes: 2, gradient: through }`
+  ],
+  [
     "mixed-ic-jf",
     `set:
   test.stages[0].coarse.weights: I`
@@ -101,6 +115,11 @@ describe("the paper's variants run as YAML changes", () => {
           expect(c.rounds).toHaveLength(1)
         }
         expect(summary.coarse).toBeNull()
+        break
+      case "saliency-from-coarse":
+        for (const c of cases as unknown as Array<{ rounds: Array<{ interDsc: number | null }> }>) {
+          expect(c.rounds.map((r) => r.interDsc).slice(2)).toEqual([1])
+        }
         break
       case "noisy-fine-tune":
         expect(started).toContain("train fold 0 view Z phase noisy")
