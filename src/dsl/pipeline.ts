@@ -392,7 +392,11 @@ const cropStage = stage(
     by: Schema.optionalWith(Schema.Literal("previous-mask", "oracle-box"), { default: () => "previous-mask" as const }).annotations({
       description: "previous-mask: the previous round's mask; oracle-box: each slice's ground-truth box (oracle tests)."
     }),
-    margin: Schema.optionalWith(NonNegativeInt, { default: () => 20 }).annotations({ description: "K in testing (reference: 20)." })
+    margin: Schema.optionalWith(NonNegativeInt, { default: () => 20 }).annotations({ description: "K in testing (reference: 20)." }),
+    // Optional without a default, so test stages that do not align keep their keys.
+    align: Schema.optional(Schema.Literal("none", "stride")).annotations({
+      description: "stride: grow the box to the fine network's stride grid, so a box moved by a pixel leaves the output unchanged (absent: none, the paper's exact box)."
+    })
   },
   true
 )

@@ -12,7 +12,7 @@
  * instead weights by g(this sample's coarse prediction): `saliency: "coarse"` reproduces it.)
  */
 import * as tf from "@tensorflow/tfjs"
-import { expandBounds, fixedMargins, sampleBoxMask, activeBounds, sampleBounds, type Box } from "../nets/crop.ts"
+import { alignBox, expandBounds, fixedMargins, sampleBoxMask, activeBounds, sampleBounds, type Box } from "../nets/crop.ts"
 import { networkStacks, outputForThickness, stackSize } from "../nets/stacks.ts"
 import { coarseLogits, fineInput, fineLogitsInBox, type Rstn } from "../nets/rstn.ts"
 import { accumulateStacks, createAccumulator, finishAccumulator, samplesTouching, type Thickness, type View } from "../views.ts"
@@ -54,6 +54,8 @@ export interface FineRoundOptions {
   readonly batchSize?: number
   readonly crop?: CropSource
   readonly saliency?: SaliencySource
+  /** Grow every box to this pixel grid (alignBox; default 1, the paper's exact box). */
+  readonly align?: number
 }
 
 export interface FineRoundResult {
@@ -69,6 +71,7 @@ export const fineRound = (model: Rstn, input: FineRoundInput, view: View, option
   const batchSize = options.batchSize ?? 1
   const cropSource = options.crop ?? "previous-mask"
   const saliencySource = options.saliency ?? "previous-score"
+  const align = options.align ?? 1
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`fine round: batch size ${batchSize}`)
   if ((cropSource === "ground-truth" || saliencySource === "ground-truth") && !input.label) {
     throw new RangeError("fine round: the oracle sources need the ground-truth label")
@@ -88,8 +91,8 @@ export const fineRound = (model: Rstn, input: FineRoundInput, view: View, option
     const mapShape = { n, h, w, c: thickness }
     const bounds = activeBounds(refStacks, mapShape, threshold)
     // selected samples hold foreground in the reference, so the box exists
-    const box: Box = expandBounds(bounds!, margins, h, w)
-    const own = sampleBounds(refStacks, mapShape, threshold).map((b) => expandBounds(b!, margins, h, w))
+    const box: Box = alignBox(expandBounds(bounds!, margins, h, w), align, h, w)
+    const own = sampleBounds(refStacks, mapShape, threshold).map((b) => alignBox(expandBounds(b!, margins, h, w), align, h, w))
     const image = networkStacks({ shape, data: input.image }, view, slices, thickness, cin)
     // the saliency transform reads maps in the coarse network's output layout
     const mapChannels = model.config.coarse.outChannels

@@ -128,6 +128,20 @@ export const expandBounds = (b: ActiveBounds, m: Margins, h: number, w: number):
   return { top, left, height: bottom - top, width: right - left }
 }
 
+/**
+ * Grows a box to the grid of `step` pixels (the fine network's total stride), clamped to the
+ * image. An FCN's output depends on where the input falls on its stride grid; on the grid, a
+ * box that moves by a pixel between rounds leaves the output inside it unchanged.
+ */
+export const alignBox = (b: Box, step: number, h: number, w: number): Box => {
+  if (!Number.isInteger(step) || step < 1) throw new RangeError(`alignBox: step ${step}`)
+  const top = Math.floor(b.top / step) * step
+  const left = Math.floor(b.left / step) * step
+  const bottom = Math.min(Math.ceil((b.top + b.height) / step) * step, h)
+  const right = Math.min(Math.ceil((b.left + b.width) / step) * step, w)
+  return { top, left, height: bottom - top, width: right - left }
+}
+
 export const fullBox = (h: number, w: number): Box => ({ top: 0, left: 0, height: h, width: w })
 
 export const crop = (x: tf.Tensor4D, box: Box): tf.Tensor4D =>

@@ -17,6 +17,7 @@ import { encodeNifti1 } from "../../ops/nifti/index.ts"
 import { fineRound } from "../../ops/infer/fine-round.ts"
 import { fuseViews } from "../../ops/fuse.ts"
 import { agreement, agreementAt, dice, type Agreement } from "../../ops/metrics.ts"
+import { fcn8sStride } from "../../ops/nets/fcn8s.ts"
 import type { Rstn } from "../../ops/nets/rstn.ts"
 import type { View } from "../../ops/views.ts"
 import { readCase } from "../case-store.ts"
@@ -73,7 +74,7 @@ interface State {
   coarseScore: Float32Array | null
   mask: Uint8Array | null
   saliency: "previous-score" | "coarse-score" | "ground-truth" | null
-  crop: { readonly by: "previous-mask" | "ground-truth"; readonly margin: number } | null
+  crop: { readonly by: "previous-mask" | "ground-truth"; readonly margin: number; readonly align: boolean } | null
   fineSamples: number
   roundStart: number
   records: RoundRecord[]
@@ -213,7 +214,7 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
 
       const fine = (stage: Extract<BodyStage, { kind: "fine" }>) =>
         Effect.gen(function* () {
-          const crop = s.crop ?? { by: "previous-mask" as const, margin: p.crop.margin }
+          const crop = s.crop ?? { by: "previous-mask" as const, margin: p.crop.margin, align: false }
           const saliency = s.saliency ?? "previous-score"
           const previousScore = (saliency === "coarse-score" ? s.coarseScore : s.score) ?? new Float32Array(n)
           const previousMask = s.mask ?? new Uint8Array(n)
@@ -229,6 +230,7 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
                 threshold: p.crop.threshold,
                 thickness: p.sliceThickness,
                 crop: crop.by,
+                align: crop.align ? fcn8sStride(model.config.fine) : 1,
                 saliency: saliency === "coarse-score" ? "previous-score" : saliency
               }
             )
@@ -255,7 +257,7 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
             })
           case "crop":
             return Effect.sync(() => {
-              s.crop = { by: stage.by === "oracle-box" ? "ground-truth" : "previous-mask", margin: stage.margin }
+              s.crop = { by: stage.by === "oracle-box" ? "ground-truth" : "previous-mask", margin: stage.margin, align: stage.align === "stride" }
             })
           case "fine":
             return fine(stage)

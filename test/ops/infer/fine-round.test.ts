@@ -42,6 +42,15 @@ describe("fine round", () => {
     })
   })
 
+  it("with boxes aligned to the stride grid, a mask moved by a pixel leaves the output unchanged", () =>
+    withModel(null, (m) => {
+      const moved = new Uint8Array(mask.length)
+      for (let z = 0; z < 10; z++) for (let y = 0; y < 24; y++) for (let x = 1; x < 20; x++) moved[at(x, y, z)] = mask[at(x - 1, y, z)]!
+      const run = (prev: Uint8Array, align: number) => fineRound(m, { shape, image, score, mask: prev }, "Z", { margin: 2, align }).probability
+      expect(maxAbsDiff(run(mask, 1), run(moved, 1))).toBeGreaterThan(1e-3)
+      expect(maxAbsDiff(run(mask, 32), run(moved, 32))).toBe(0)
+    }))
+
   it("returns an empty volume when the previous mask is empty", () =>
     withModel(saliency, (m) => {
       const r = fineRound(m, { shape, image, score, mask: new Uint8Array(image.length) }, "Y", { margin: 20 })

@@ -4,6 +4,7 @@ import { initBackend } from "../../../src/runtime/backend.ts"
 import {
   OUTSIDE_LOGIT,
   activeBounds,
+  alignBox,
   crop,
   drawMargins,
   expandBounds,
@@ -53,6 +54,14 @@ describe("crop box", () => {
     expect(expandBounds(b, fixedMargins(1), 10, 12)).toEqual({ top: 1, left: 2, height: 8, width: 9 })
     expect(expandBounds(b, fixedMargins(20), 10, 12)).toEqual({ top: 0, left: 0, height: 10, width: 12 })
     expect(expandBounds(b, { top: 0, bottom: 1, left: 3, right: 0 }, 10, 12)).toEqual({ top: 2, left: 0, height: 7, width: 10 })
+  })
+
+  it("aligns a box to the stride grid by growing it, clamped to the image", () => {
+    expect(alignBox({ top: 5, left: 9, height: 6, width: 3 }, 4, 20, 14)).toEqual({ top: 4, left: 8, height: 8, width: 4 })
+    expect(alignBox({ top: 5, left: 9, height: 14, width: 4 }, 4, 20, 14)).toEqual({ top: 4, left: 8, height: 16, width: 6 })
+    const b = { top: 3, left: 2, height: 5, width: 7 }
+    expect(alignBox(b, 1, 20, 14)).toEqual(b)
+    expect(() => alignBox(b, 0, 20, 14)).toThrow(RangeError)
   })
 })
 
