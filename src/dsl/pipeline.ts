@@ -382,6 +382,11 @@ const saliencyStage = stage(
     from: Schema.optionalWith(Schema.Literal("previous", "coarse", "oracle"), { default: () => "previous" as const }).annotations({
       description:
         "previous: the previous round's score map (the paper); coarse: the coarse round's in every round, as phase J trained it; oracle: the ground truth (strong oracle)."
+    }),
+    // Optional without a default, so test stages that do not set it keep their keys.
+    map: Schema.optional(Schema.Literal("fused", "view")).annotations({
+      description:
+        "fused: the mean of the views' maps (the paper); view: each view's own map before fusion, as training reads the view's own coarse map (absent: fused)."
     })
   },
   true
@@ -407,6 +412,11 @@ const fuseStage = stage(
     threshold: Schema.optionalWith(Fraction, { default: () => 0.5 }),
     components: Schema.optionalWith(Schema.Literal("largest", "half-of-largest", "all"), { default: () => "largest" as const }).annotations({
       description: "largest 3D component (paper); half-of-largest keeps components at least half its size (release); all."
+    }),
+    // Optional without a default, so fuse stages that do not set it keep their keys.
+    momentum: Schema.optional(OpenFraction).annotations({
+      description:
+        "From round 2 on, the share of the previous round's score map kept in this round's: S(r) = m·S(r-1) + (1-m)·mean of the views. Same fixed points, damped flicker between rounds (absent: 0, the paper)."
     })
   },
   true

@@ -30,4 +30,16 @@ describe("fuseViews", () => {
     const d = line([1, 1, 1, 0, 0.45, 0.45, 0, 0])
     expect(Array.from(fuseViews(shape, [c, d], { threshold: 0.5, components: "half-of-largest" }).mask)).toEqual([1, 1, 1, 0, 0, 0, 0, 0])
   })
+
+  it("keeps a share of the previous round's score map with momentum, and only with it", () => {
+    const previous = line([1, 1, 0, 0, 0.4, 0, 0, 0])
+    const v = line([0, 1, 1, 0, 0.8, 0, 0, 0])
+    const damped = fuseViews(shape, [v], { threshold: 0.5, components: "all", momentum: 0.25, previous })
+    expect(Array.from(damped.score)).toEqual([0.25, 1, 0.75, 0, 0.25 * 0.4 + 0.75 * 0.8, 0, 0, 0].map(Math.fround))
+    expect(Array.from(damped.mask)).toEqual([0, 1, 1, 0, 1, 0, 0, 0])
+    // no momentum: the paper's mean, whatever the previous map
+    expect(Array.from(fuseViews(shape, [v], { threshold: 0.5, components: "all", previous }).score)).toEqual(Array.from(v))
+    expect(() => fuseViews(shape, [v], { threshold: 0.5, components: "all", momentum: 1, previous })).toThrow(/momentum/)
+    expect(() => fuseViews(shape, [v], { threshold: 0.5, components: "all", momentum: 0.5, previous: line([0]) })).toThrow(/previous/)
+  })
 })

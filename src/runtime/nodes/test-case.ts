@@ -70,51 +70,67 @@ export interface RoundRecord extends Agreement {
 interface State {
   views: Float32Array[] | null
   score: Float32Array | null
+  /** The last fused round's maps of each view before fusion, for saliency-transform { map: view }. */
+  viewScores: Float32Array[] | null
   /** Round 0's score map, for saliency-transform { from: coarse }; recomputed on resume with round 0. */
   coarseScore: Float32Array | null
+  /** Round 0's maps of each view, for { from: coarse, map: view }; recomputed on resume with round 0. */
+  coarseViews: Float32Array[] | null
   mask: Uint8Array | null
-  saliency: "previous-score" | "coarse-score" | "ground-truth" | null
+  saliency: { readonly from: "previous-score" | "coarse-score" | "ground-truth"; readonly perView: boolean } | null
   crop: { readonly by: "previous-mask" | "ground-truth"; readonly margin: number; readonly align: boolean } | null
   fineSamples: number
   roundStart: number
   records: RoundRecord[]
 }
 
+/** What a test node saves after each round, and a resumed attempt starts from. */
+export interface RoundCheckpoint {
+  readonly records: ReadonlyArray<RoundRecord>
+  /** The last round's score map. */
+  readonly score: Float32Array
+  /** The last round's per-view maps, when the test reads them (saliency-transform { map: view }); else empty. */
+  readonly views: ReadonlyArray<Float32Array>
+  /** The last round's mask. */
+  readonly mask: Uint8Array
+  /** Every round's written mask file (a resumed attempt writes its outputs again). */
+  readonly files: ReadonlyArray<Uint8Array>
+}
+
 /**
- * Checkpoint after a round: a JSON header (the round records and the byte length of each round's
- * written mask file), padding to 4 bytes, the last score map (float32), the last mask (uint8),
- * then the rounds' mask files (a resumed attempt writes its outputs again).
+ * A JSON header (the round records, the byte length of each round's mask file, how many per-view
+ * maps follow), padding to 4 bytes, the score map (float32), the per-view maps (float32 each),
+ * the mask (uint8), then the mask files.
  */
-const encodeState = (s: State, files: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const header = new TextEncoder().encode(JSON.stringify({ records: s.records, files: files.map((f) => f.length) }))
-  const n = s.mask!.length
+export const encodeRoundCheckpoint = (c: RoundCheckpoint): Uint8Array => {
+  const header = new TextEncoder().encode(JSON.stringify({ records: c.records, files: c.files.map((f) => f.length), views: c.views.length }))
+  const n = c.mask.length
+  for (const map of [c.score, ...c.views]) if (map.length !== n) throw new RangeError(`round checkpoint: a map holds ${map.length} values for ${n} voxels`)
   const headerBytes = 4 + header.length
   const pad = (4 - (headerBytes % 4)) % 4
-  const filesBytes = files.reduce((a, f) => a + f.length, 0)
-  const out = new Uint8Array(headerBytes + pad + n * 5 + filesBytes)
+  const filesBytes = c.files.reduce((a, f) => a + f.length, 0)
+  const out = new Uint8Array(headerBytes + pad + n * 4 * (1 + c.views.length) + n + filesBytes)
   new DataView(out.buffer).setUint32(0, header.length, true)
   out.set(header, 4)
   let at = headerBytes + pad
-  out.set(new Uint8Array(s.score!.buffer, s.score!.byteOffset, n * 4), at)
-  out.set(s.mask!, (at += n * 4))
+  for (const map of [c.score, ...c.views]) {
+    out.set(new Uint8Array(map.buffer, map.byteOffset, n * 4), at)
+    at += n * 4
+  }
+  out.set(c.mask, at)
   at += n
-  for (const f of files) {
+  for (const f of c.files) {
     out.set(f, at)
     at += f.length
   }
   return out
 }
 
-interface Restored {
-  readonly records: RoundRecord[]
-  readonly score: Float32Array
-  readonly mask: Uint8Array
-  readonly files: Uint8Array[]
-}
-
 interface CheckpointHeader {
   readonly records: RoundRecord[]
   readonly files: number[]
+  /** Per-view maps stored after the score map. */
+  readonly views: number
   /** Where the score map starts. */
   readonly dataAt: number
 }
@@ -125,7 +141,7 @@ export const decodeCheckpointHeader = (bytes: Uint8Array): CheckpointHeader | nu
   const len = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true)
   const headerBytes = 4 + len
   if (headerBytes > bytes.length) return null
-  let header: { records: RoundRecord[]; files: number[] }
+  let header: { records: RoundRecord[]; files: number[]; views?: number }
   try {
     header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(4, headerBytes)))
   } catch {
@@ -136,23 +152,25 @@ export const decodeCheckpointHeader = (bytes: Uint8Array): CheckpointHeader | nu
     !Array.isArray(header.files) ||
     header.files.length !== header.records.length ||
     !header.files.every((f) => Number.isInteger(f) && f >= 0) ||
-    !header.records.every((r, i) => r?.round === i)
+    !header.records.every((r, i) => r?.round === i) ||
+    !(header.views === undefined || (Number.isInteger(header.views) && header.views >= 0))
   ) {
     return null
   }
-  return { records: header.records, files: header.files, dataAt: headerBytes + ((4 - (headerBytes % 4)) % 4) }
+  return { records: header.records, files: header.files, views: header.views ?? 0, dataAt: headerBytes + ((4 - (headerBytes % 4)) % 4) }
 }
 
-/** The checkpoint's content, or null when it is damaged or not one of ours (the rounds then start over). */
-const decodeState = (bytes: Uint8Array, n: number): Restored | null => {
+/** A round checkpoint of a case of `n` voxels, or null when it is damaged or not one of ours (the rounds then start over). */
+export const decodeRoundCheckpoint = (bytes: Uint8Array, n: number): RoundCheckpoint | null => {
   const header = decodeCheckpointHeader(bytes)
   if (header === null) return null
   let at = header.dataAt
-  if (bytes.length !== at + n * 5 + header.files.reduce((a, b) => a + b, 0)) return null
+  if (bytes.length !== at + n * 4 * (1 + header.views) + n + header.files.reduce((a, b) => a + b, 0)) return null
   const score = new Float32Array(bytes.slice(at, (at += n * 4)).buffer)
+  const views = Array.from({ length: header.views }, () => new Float32Array(bytes.slice(at, (at += n * 4)).buffer))
   const mask = bytes.slice(at, (at += n))
   const files = header.files.map((len) => bytes.slice(at, (at += len)))
-  return { records: header.records, score, mask, files }
+  return { records: header.records, score, views, mask, files }
 }
 
 export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarget): Effect.Effect<NodeResult, unknown> =>
@@ -163,6 +181,7 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
       const { shape } = c.grid
       const n = c.label.length
       const withSaliency = hasSaliencyStage(p.test.stages)
+      const withViewMaps = readsViewMaps(p.test.stages)
       const models = new Map<string, Rstn>()
       const modelFor = (phase: string, view: View) =>
         Effect.gen(function* () {
@@ -178,7 +197,7 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
 
       /** The last round a resumed attempt took from its checkpoint instead of computing it. */
       let resumedAfterRound: number | null = null
-      const s: State = { views: null, score: null, coarseScore: null, mask: null, saliency: null, crop: null, fineSamples: 0, roundStart: 0, records: [] }
+      const s: State = { views: null, score: null, viewScores: null, coarseScore: null, coarseViews: null, mask: null, saliency: null, crop: null, fineSamples: 0, roundStart: 0, records: [] }
       const now = Clock.currentTimeMillis
 
       const written: Uint8Array[] = []
@@ -191,7 +210,13 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
       const fuse = (stage: Extract<BodyStage, { kind: "fuse" }>) =>
         Effect.gen(function* () {
           if (s.views === null) return yield* Effect.dieMessage("fuse before any coarse or fine stage")
-          const fused = fuseViews(shape, s.views, { threshold: stage.threshold, components: stage.components })
+          const fused = fuseViews(shape, s.views, {
+            threshold: stage.threshold,
+            components: stage.components,
+            momentum: stage.momentum ?? 0,
+            // Rounds 2.. only: round 1 replaces the coarse network's map, it does not refine it.
+            previous: s.records.length >= 2 ? s.score : null
+          })
           const round = s.records.length
           const record: RoundRecord = {
             round,
@@ -203,7 +228,11 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
           }
           s.records.push(record)
           s.score = fused.score
-          if (round === 0) s.coarseScore = fused.score
+          s.viewScores = s.views
+          if (round === 0) {
+            s.coarseScore = fused.score
+            s.coarseViews = s.views
+          }
           s.mask = fused.mask
           s.views = null
           s.fineSamples = 0
@@ -215,15 +244,18 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
       const fine = (stage: Extract<BodyStage, { kind: "fine" }>) =>
         Effect.gen(function* () {
           const crop = s.crop ?? { by: "previous-mask" as const, margin: p.crop.margin, align: false }
-          const saliency = s.saliency ?? "previous-score"
-          const previousScore = (saliency === "coarse-score" ? s.coarseScore : s.score) ?? new Float32Array(n)
+          const saliency = s.saliency ?? { from: "previous-score", perView: false }
+          const fromCoarse = saliency.from === "coarse-score"
+          const fusedScore = (fromCoarse ? s.coarseScore : s.score) ?? new Float32Array(n)
+          const viewScores = fromCoarse ? s.coarseViews : s.viewScores
           const previousMask = s.mask ?? new Uint8Array(n)
           const views: Float32Array[] = []
-          for (const view of t.views) {
+          for (const [i, view] of t.views.entries()) {
             const model = yield* modelFor(stage.weights, view)
+            const score = saliency.perView ? (viewScores?.[i] ?? fusedScore) : fusedScore
             const r = fineRound(
               model,
-              { shape, image: c.windowed, score: previousScore, mask: previousMask, label: c.label },
+              { shape, image: c.windowed, score, mask: previousMask, label: c.label },
               view,
               {
                 margin: crop.margin,
@@ -231,7 +263,7 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
                 thickness: p.sliceThickness,
                 crop: crop.by,
                 align: crop.align ? fcn8sStride(model.config.fine) : 1,
-                saliency: saliency === "coarse-score" ? "previous-score" : saliency
+                saliency: saliency.from === "coarse-score" ? "previous-score" : saliency.from
               }
             )
             views.push(r.probability)
@@ -253,7 +285,10 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
             return coarse
           case "saliency-transform":
             return Effect.sync(() => {
-              s.saliency = stage.from === "oracle" ? "ground-truth" : stage.from === "coarse" ? "coarse-score" : "previous-score"
+              s.saliency = {
+                from: stage.from === "oracle" ? "ground-truth" : stage.from === "coarse" ? "coarse-score" : "previous-score",
+                perView: stage.map === "view"
+              }
             })
           case "crop":
             return Effect.sync(() => {
@@ -273,12 +308,13 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
           const first = s.records.length
           const saved = yield* ctx.loadCheckpoint
           if (Option.isSome(saved)) {
-            const restored = decodeState(saved.value, n)
+            const restored = decodeRoundCheckpoint(saved.value, n)
             // A checkpoint holds the rounds up to one inside this loop; the rounds before the
             // loop were just recomputed, identically (inference is deterministic).
-            if (restored && restored.records.length > first) {
-              s.records = restored.records
+            if (restored && restored.records.length > first && (!withViewMaps || restored.views.length === t.views.length)) {
+              s.records = [...restored.records]
               s.score = restored.score
+              s.viewScores = withViewMaps ? [...restored.views] : null
               s.mask = restored.mask
               for (const [round, file] of restored.files.entries()) {
                 written[round] = file
@@ -308,7 +344,9 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
             s.saliency = null
             s.crop = null
             for (const b of stage.body) yield* runStage(b)
-            yield* ctx.saveCheckpoint(encodeState(s, written))
+            yield* ctx.saveCheckpoint(
+              encodeRoundCheckpoint({ records: s.records, score: s.score!, views: withViewMaps ? (s.viewScores ?? []) : [], mask: s.mask!, files: written })
+            )
             yield* ctx.safePoint()
           }
         })
@@ -409,6 +447,10 @@ const countOnes = (m: Uint8Array): number => {
 
 const hasSaliencyStage = (stages: ReadonlyArray<Stage | BodyStage>): boolean =>
   stages.some((s) => s.kind === "saliency-transform" || (s.kind === "converge-until" && hasSaliencyStage(s.body)))
+
+/** Whether a saliency-transform reads each view's own map (then round checkpoints keep them). */
+const readsViewMaps = (stages: ReadonlyArray<Stage | BodyStage>): boolean =>
+  stages.some((s) => (s.kind === "saliency-transform" && s.map === "view") || (s.kind === "converge-until" && readsViewMaps(s.body)))
 
 /** The t of the pipeline's converge-until stage, if it has one. */
 export const convergeThreshold = (stages: ReadonlyArray<Stage>): number | null => {

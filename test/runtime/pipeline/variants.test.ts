@@ -64,6 +64,14 @@ set:
   test.stages[2].converge-until.body[1].crop.by: oracle-box`
   ],
   [
+    // each view weighted by its own previous map; rounds 2.. keep half the previous score map
+    "saliency-per-view-damped",
+    `views: [Y, Z]
+set:
+  test.stages[2].converge-until.body[0]: { saliency-transform: { map: view } }
+  test.stages[2].converge-until.body[3]: { fuse: { momentum: 0.5 } }`
+  ],
+  [
     "unrolled-j",
     `set:
   training.phases[2].unroll: { passes: 2, gradient: through }`
