@@ -3,7 +3,8 @@
  * them. Every stage of loading a pipeline collects diagnostics instead of stopping at the first
  * one; they become text only in `src/cli/render-error.ts` (`file:line:col: message (hint)`).
  */
-import { Data, Schema } from "effect"
+import * as Data from "effect/Data"
+import * as Schema from "effect/Schema"
 
 /** A closed set, so tests and tools can match problems without parsing messages. */
 export const DiagnosticCode = Schema.Literal(

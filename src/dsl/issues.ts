@@ -8,7 +8,8 @@
  * ..." with a did-you-mean, and a union of single-key mappings (stages) reads the key as the
  * stage's name: unknown names get a did-you-mean, known ones report only their own options.
  */
-import { type ParseResult, SchemaAST as AST } from "effect"
+import type * as ParseResult from "effect/ParseResult"
+import * as AST from "effect/SchemaAST"
 import { type Diagnostic, diagnostic } from "./diagnostic.ts"
 import { didYouMean } from "./did-you-mean.ts"
 import { ExpectedId, KeyedUnionId, STAGE_NAMES } from "./pipeline.ts"

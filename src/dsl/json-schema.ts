@@ -9,7 +9,7 @@
  * without `extends` must also satisfy the complete one (`if`/`else`). Cross-field checks and the
  * merged result are beyond JSON Schema: `rstn validate` does those.
  */
-import { JSONSchema } from "effect"
+import * as JSONSchema from "effect/JSONSchema"
 import { Pipeline } from "./pipeline.ts"
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }

@@ -7,7 +7,9 @@
  * Reading files is the one I/O the DSL does; `resolvePipelineText` runs the same steps over
  * in-memory texts (tests, editors).
  */
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { checkPipeline } from "./checks.ts"

@@ -6,7 +6,7 @@
  * same schema and checks as files; a value from a flag remembers the flag as its origin, so its
  * errors name the flag.
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { LineCounter, parseDocument, type Node as YamlNode } from "yaml"
 import { type Diagnostic, diagnostic, type Origin } from "./diagnostic.ts"
 import { convert } from "./source.ts"

@@ -10,7 +10,7 @@
  * count, a stage order that makes sense, a weights reference to a phase that exists) live in
  * `checks.ts`; this file only says what each value may be on its own.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /** Annotation: how a value is described in "expected ..., got ..." messages. */
 export const ExpectedId: unique symbol = Symbol.for("rstn/dsl/expected")

@@ -5,7 +5,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest"
 import { parse, type ParsedArgs } from "../../src/cli/args.ts"
-import { validateCommand } from "../../src/cli/commands/validate.ts"
+import { run as validate } from "../../src/cli/commands/validate.ts"
+import { validateSpec } from "../../src/cli/specs.ts"
 
 const root = path.resolve(import.meta.dirname, "../..")
 let dir = ""
@@ -22,7 +23,7 @@ const run = async (argv: ReadonlyArray<string>) => {
   const err: string[] = []
   vi.spyOn(process.stdout, "write").mockImplementation((s) => (out.push(String(s)), true))
   vi.spyOn(process.stderr, "write").mockImplementation((s) => (err.push(String(s)), true))
-  const code = await Effect.runPromise(validateCommand.run(parse(validateCommand.spec, argv) as ParsedArgs))
+  const code = await Effect.runPromise(validate(parse(validateSpec, argv) as ParsedArgs))
   vi.restoreAllMocks()
   return { code, out: out.join(""), err: err.join("") }
 }

@@ -11,15 +11,10 @@ import * as buffer from "node:buffer"
 import type { Affine, Geometry, Vec3 } from "../volume.ts"
 import { bestAffine, sanitizeSpacing } from "./affine.ts"
 import { datatypeByCode, describeDatatypeCode, type NiftiDatatype, supportedDatatypeNames } from "./datatype.ts"
+import { DEFAULT_MAX_VOXELS } from "./limits.ts"
 import { NiftiError } from "./nifti-error.ts"
 
-/**
- * Default limit on voxels per image: 2^29 (536,870,912), e.g. 512x512x2048. The largest pancreas
- * CT (rstn-reference.md: Data, 512x512x466) is a quarter of it; at the limit a float32 volume is
- * 2 GiB, which a 24 GiB machine holds with room for the network. Raise it per call (maxVoxels,
- * `--max-voxels`) for larger images.
- */
-export const DEFAULT_MAX_VOXELS = 2 ** 29
+export { DEFAULT_MAX_VOXELS }
 
 export const NIFTI1_HEADER_SIZE = 348
 export const NIFTI2_HEADER_SIZE = 540
