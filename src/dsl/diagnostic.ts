@@ -11,6 +11,8 @@ export const DiagnosticCode = Schema.Literal(
   // reading and YAML syntax
   "read-failed",
   "too-large",
+  "not-text",
+  "too-deep",
   "empty",
   "yaml-syntax",
   "tab-indent",

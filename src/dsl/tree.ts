@@ -14,6 +14,8 @@ export interface ScalarNode {
   readonly kind: "scalar"
   readonly value: Scalar
   readonly origin: Origin
+  /** A number as written, when its value differs (9007199254740993 reads as ...992). */
+  readonly text?: string
 }
 export interface Entry {
   readonly key: string
@@ -32,7 +34,8 @@ export interface SeqNode {
 }
 export type Node = ScalarNode | MapNode | SeqNode
 
-export const scalar = (value: Scalar, origin: Origin): ScalarNode => ({ kind: "scalar", value, origin })
+export const scalar = (value: Scalar, origin: Origin, text?: string): ScalarNode =>
+  text === undefined ? { kind: "scalar", value, origin } : { kind: "scalar", value, origin, text }
 
 export const entry = (map: MapNode, key: string): Entry | undefined => map.entries.find((e) => e.key === key)
 
@@ -52,7 +55,9 @@ export const toPlain = (node: Node): unknown => {
       return node.items.map(toPlain)
     case "map": {
       const out: Record<string, unknown> = {}
-      for (const e of node.entries) out[e.key] = toPlain(e.value)
+      // Every key is data: `out["__proto__"] = ...` would set the object's prototype (and a
+      // `__proto__: { name: x }` would supply a missing name), so keys are defined, not assigned.
+      for (const e of node.entries) Object.defineProperty(out, e.key, { value: toPlain(e.value), enumerable: true, writable: true, configurable: true })
       return out
     }
   }
@@ -105,7 +110,8 @@ export const formatPath = (path: Path): string =>
 export const describeValue = (u: unknown): string => {
   if (u === null) return "null"
   if (u === undefined) return "nothing"
-  if (typeof u === "string") return JSON.stringify(u)
+  // A long string (a whole misplaced document, a pasted blob) is shown by its start only.
+  if (typeof u === "string") return u.length > 60 ? `${JSON.stringify(u.slice(0, 40)).slice(0, -1)}..." (${u.length} characters)` : JSON.stringify(u)
   if (typeof u === "number" || typeof u === "boolean") return String(u)
   if (Array.isArray(u)) return u.length === 0 ? "an empty list" : "a list"
   if (typeof u === "object") return "a mapping"
