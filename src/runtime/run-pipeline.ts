@@ -244,7 +244,8 @@ export const runPipeline = (req: RunRequest) =>
       out(fs.readFileSync(summary, "utf8").trimEnd())
       out("")
       out(`run directory: ${displayDir(runDir)} (summary.md, summary.json, cases.csv, predictions/)`)
-    } else if (result.resumeHint !== null) {
+    } else if (result.resumeHint !== null && ui !== undefined) {
+      // Without the UI the log's last line (run-finished) already said how to resume.
       out(`run ${result.status}; to resume: ${result.resumeHint}`)
     }
     return exitCode(result.status)
