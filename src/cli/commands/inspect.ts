@@ -75,12 +75,13 @@ export interface InspectOutput {
 /** Inspects each file in turn (one image in memory at a time); returns the exit code. */
 export const runInspect = (
   files: ReadonlyArray<string>,
-  options: { readonly maxVoxels?: number },
+  options: { readonly maxVoxels?: number | undefined },
   out: InspectOutput
 ): Effect.Effect<number> =>
   Effect.map(
     Effect.forEach(files, (file) =>
-      Effect.map(Effect.either(readNiftiFile(file, options)), (result: Either.Either<NiftiImage, NiftiError>) => {
+      // Looking is not running: a 4D file is shown (pipelines refuse it where they read it).
+      Effect.map(Effect.either(readNiftiFile(file, { ...options, volumes: "any" })), (result: Either.Either<NiftiImage, NiftiError>) => {
         if (Either.isLeft(result)) {
           out.stderr(renderError(result.left))
           return false

@@ -179,6 +179,12 @@ const NIFTI2_MAGIC_TAIL = [0x0d, 0x0a, 0x1a, 0x0a]
 export interface HeaderOptions {
   readonly file: string
   readonly maxVoxels?: number
+  /**
+   * "one" (the default): only 3D volumes, what a pipeline reads; a 4D file is refused with how to
+   * extract one volume. "any": images of up to 7 dimensions, for looking at a file (`rstn
+   * inspect`); the voxel data then holds every volume, one after another.
+   */
+  readonly volumes?: "one" | "any"
 }
 
 /**
@@ -262,7 +268,7 @@ export const parseHeader = (bytes: Uint8Array, options: HeaderOptions): NiftiHea
       fail(`dim[${i}]`, `is ${Number.isNaN(d) ? "beyond 2^53" : d}, expected a size of at least 1`, "the header is corrupt")
     }
   }
-  for (let i = 4; i <= ndim; i++) {
+  for (let i = 4; i <= ndim && options.volumes !== "any"; i++) {
     if (raw.dim[i] !== 1) {
       fail(
         `dim[${i}]`,
