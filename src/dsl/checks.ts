@@ -34,7 +34,13 @@ export const phasesTraining = (p: Pipeline, net: NetworkName): ReadonlyArray<str
 const phaseAppliesSaliency = (p: Pipeline, name: string): boolean =>
   name === NOISY ? p.saliency !== null && p.training.mode === "joint" : p.training.phases.find((ph) => ph.name === name)?.saliency === true
 
-const duplicates = <A>(xs: ReadonlyArray<A>): ReadonlyArray<number> => xs.flatMap((x, i) => (xs.indexOf(x) < i ? [i] : []))
+/** Indices of values seen before in the list (linear: a hostile list can be 100,000 long). */
+const duplicates = <A>(xs: ReadonlyArray<A>): ReadonlyArray<number> => {
+  const seen = new Set<A>()
+  const out: number[] = []
+  xs.forEach((x, i) => (seen.has(x) ? out.push(i) : seen.add(x)))
+  return out
+}
 
 /** A top-level section of a pipeline (decoded names). */
 export type Section = keyof Pipeline
@@ -77,9 +83,9 @@ export const checkPipeline = (p: Pipeline, where: Locator, decoded?: ReadonlySet
     if (src.kind === "pairs") {
       if (src.pairs.length < ds.folds) report(["dataset", "source", "pairs"], "range", `${src.pairs.length} pairs cannot fill ${ds.folds} folds`, `list at least ${ds.folds} pairs or set dataset.folds`)
       const ids = src.pairs.map((c) => c.id)
-      ids.forEach((id, i) => {
-        if (id !== undefined && ids.indexOf(id) < i) report(["dataset", "source", "pairs", i, "id"], "duplicate", `case id '${id}' is used twice`)
-      })
+      for (const i of duplicates(ids)) {
+        if (ids[i] !== undefined) report(["dataset", "source", "pairs", i, "id"], "duplicate", `case id '${ids[i]}' is used twice`)
+      }
     }
   }
   if (reads("views")) for (const i of duplicates(p.views)) report(["views", i], "duplicate", `view ${p.views[i]} is listed twice`)

@@ -35,7 +35,9 @@ export const DiagnosticCode = Schema.Literal(
   "duplicate",
   "reference",
   "stage-order",
-  "inconsistent"
+  "inconsistent",
+  // more problems than are reported (load.ts MAX_DIAGNOSTICS)
+  "more-problems"
 )
 export type DiagnosticCode = typeof DiagnosticCode.Type
 

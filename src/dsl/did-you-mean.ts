@@ -25,6 +25,8 @@ const parts = (name: string): ReadonlyArray<string> => name.toLowerCase().split(
  * while a shared part is what the user meant.
  */
 export const didYouMean = (word: string, candidates: Iterable<string>): string | undefined => {
+  // No name is this long: a word beyond it is not a typo (and edit distance would cost seconds).
+  if (word.length > 64) return undefined
   const limit = word.length <= 1 ? 0 : Math.max(1, Math.floor(word.length / 3))
   const all = [...candidates]
   const lower = word.toLowerCase()

@@ -15,7 +15,7 @@ import * as AST from "effect/SchemaAST"
 import { type Diagnostic, diagnostic } from "./diagnostic.ts"
 import { didYouMean } from "./did-you-mean.ts"
 import { ExpectedId, KeyedUnionId, STAGE_NAMES } from "./pipeline.ts"
-import { at, describeValue, formatPath, locate, type MapNode, type Path } from "./tree.ts"
+import { at, describeValue, formatPath, locate, type MapNode, type Path, quoteShort } from "./tree.ts"
 
 type Kind = "object" | "array" | "string" | "number" | "boolean" | "null" | "undefined" | "any"
 
@@ -66,7 +66,7 @@ const literalsOf = (ast: AST.AST): ReadonlyArray<AST.LiteralValue> | undefined =
       if (t._tag === "UndefinedKeyword") continue
       const ls = literalsOf(t)
       if (ls === undefined) return undefined
-      all.push(...ls)
+      for (const l of ls) all.push(l)
     }
     return all
   }
@@ -327,7 +327,7 @@ export const issueDiagnostics = (top: ParseResult.ParseIssue, ctx: IssueContext)
           diagnostic(
             locate(ctx.root, path, { key: true }),
             "unknown-key",
-            `unknown key '${String(key)}'${inPath(parent)}`,
+            `unknown key ${quoteShort(String(key))}${inPath(parent)}`,
             guess !== undefined ? `did you mean '${guess}'?` : candidates.length > 0 ? `known keys: ${candidates.join(", ")}` : undefined
           )
         )

@@ -96,6 +96,25 @@ const decodeSections = (plain: unknown): { readonly pipeline: Pipeline; readonly
 
 const placeKey = (o: Origin): string => `${o.file}\0${o.line}\0${o.col}`
 
+/**
+ * Problems reported per pipeline: enough to fix a file in a few rounds, few enough to read. A
+ * file with tens of thousands (a data file given by mistake) gets these and a count of the rest.
+ */
+export const MAX_DIAGNOSTICS = 100
+
+const firstProblems = (file: string, ds: ReadonlyArray<Diagnostic>): ReadonlyArray<Diagnostic> =>
+  ds.length <= MAX_DIAGNOSTICS
+    ? ds
+    : [
+        ...ds.slice(0, MAX_DIAGNOSTICS),
+        diagnostic(
+          ds[MAX_DIAGNOSTICS]!,
+          "more-problems",
+          `and ${ds.length - MAX_DIAGNOSTICS} more problems in ${file} and the files it extends`,
+          "fix the first ones; is this the right file?"
+        )
+      ]
+
 /** The common core: `read` supplies the files. */
 export const resolvePipeline = (
   file: string,
@@ -212,16 +231,17 @@ export const resolvePipeline = (
       else root = r.right
     }
 
-    const fail = () => new PipelineError({ file, diagnostics: sortDiagnostics(diagnostics) })
+    const fail = () => new PipelineError({ file, diagnostics: firstProblems(file, sortDiagnostics(diagnostics)) })
     if (root === undefined) return yield* Effect.fail(fail())
     const tree = root
 
-    const later: Diagnostic[] = []
+    let later: Diagnostic[] = []
     const decoded = decode(toPlain(tree), decodeOptions)
     const locator = { locate: (p: Path, options?: { readonly key?: boolean }) => locate(tree, p, options), written: (p: Path) => at(tree, p) !== undefined }
     const checked = Either.isRight(decoded) ? { pipeline: decoded.right, decoded: undefined } : decodeSections(toPlain(tree))
-    if (Either.isLeft(decoded)) later.push(...issueDiagnostics(decoded.left.issue, { root: tree, extraRootKeys: FILE_KEYS }))
-    later.push(...checkPipeline(checked.pipeline, locator, checked.decoded))
+    // concat, not push(...): a hostile file can have 100,000 problems, too many arguments for a call.
+    if (Either.isLeft(decoded)) later = later.concat(issueDiagnostics(decoded.left.issue, { root: tree, extraRootKeys: FILE_KEYS }))
+    later = later.concat(checkPipeline(checked.pipeline, locator, checked.decoded))
     const reads = (...sections: ReadonlyArray<Section>) => checked.decoded === undefined || sections.every((s) => checked.decoded.has(s))
     const name = entry(tree, "name")
     if (reads("name", "run") && mainExtendsAt !== undefined && name !== undefined && checked.pipeline.run.dir.includes("{name}")) {
@@ -243,7 +263,7 @@ export const resolvePipeline = (
       return o === undefined ? cwd : (dirs.get(o.file) ?? cwd)
     }
     const resolve = (p: Pipeline) => resolveValues(p, { dirOf, cwd, written: (path) => originOf(path) !== undefined })
-    if (reads("name", "dataset", "run")) later.push(...checkPaths(resolve(checked.pipeline), locator))
+    if (reads("name", "dataset", "run")) later = later.concat(checkPaths(resolve(checked.pipeline), locator))
     for (const d of later) if (!poisoned.has(placeKey(d))) diagnostics.push(d)
     if (diagnostics.length > 0 || Either.isLeft(decoded)) return yield* Effect.fail(fail())
 

@@ -11,7 +11,7 @@ import { LineCounter, type Node as YamlNode } from "yaml"
 import { type Diagnostic, diagnostic, type Origin } from "./diagnostic.ts"
 import { convert, yamlProblem } from "./source.ts"
 import { describeNode, entry, formatPath, type MapNode, type Node, type Path, type PathSegment, scalar } from "./tree.ts"
-import { MAX_DEPTH, parseYaml } from "./yaml-parse.ts"
+import { MAX_DEPTH, MAX_VALUES, parseYaml } from "./yaml-parse.ts"
 
 export interface PathError {
   readonly message: string
@@ -118,6 +118,7 @@ export const parseSetFlag = (flag: string): Either.Either<Override, Diagnostic> 
   if (yaml._tag === "TooDeep") {
     return Either.left(diagnostic(origin(valueStart + yaml.offset), "too-deep", `the value nests mappings and lists deeper than ${MAX_DEPTH} levels`))
   }
+  if (yaml._tag === "TooMany") return Either.left(diagnostic(origin(valueStart + yaml.offset), "too-large", `the value holds more than ${MAX_VALUES} values`))
   const doc = yaml.doc
   const error = doc.errors[0]
   if (error !== undefined) {

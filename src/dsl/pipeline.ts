@@ -52,8 +52,10 @@ const PositiveFraction = Schema.Number.pipe(Schema.greaterThan(0), Schema.lessTh
  * the current directory); see `resolve.ts`.
  */
 const FilePath = Schema.String.pipe(Schema.minLength(1)).annotations(expects("a path"))
-/** Names become directory names and node keys. */
-const Name = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)).annotations(expects("a name of letters, digits, '.', '_' or '-'"))
+/** Names become directory names (at most 255 bytes on common file systems) and node keys. */
+const Name = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/), Schema.maxLength(128)).annotations(
+  expects("a name of at most 128 letters, digits, '.', '_' or '-'")
+)
 const AtLeastTwo = Int.pipe(Schema.greaterThanOrEqualTo(2)).annotations(expects("an integer of at least 2"))
 
 export const View = Schema.Literal("X", "Y", "Z").annotations({

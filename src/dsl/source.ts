@@ -7,7 +7,7 @@
 import { Alias, type CST, isAlias, isMap, isScalar, isSeq, LineCounter, type Document, type Node as YamlNode, type YAMLError } from "yaml"
 import { type Diagnostic, diagnostic, type DiagnosticCode, type Origin } from "./diagnostic.ts"
 import { describeValue, type MapNode, type Node, scalar } from "./tree.ts"
-import { allTokens, MAX_DEPTH, parseYaml } from "./yaml-parse.ts"
+import { allTokens, countLines, MAX_DEPTH, MAX_VALUES, parseYaml } from "./yaml-parse.ts"
 
 /** A pipeline is a few hundred lines; anything this large is a mistake (or an attack). */
 export const MAX_BYTES = 1024 * 1024
@@ -95,6 +95,7 @@ export const convert = (
     }
     if (isMap(node)) {
       const entries: { key: string; keyOrigin: Origin; value: Node }[] = []
+      const seen = new Set<string>()
       for (const pair of node.items) {
         const k = pair.key as YamlNode | null
         const keyOrigin = k && k.range ? place(k.range[0]) : origin
@@ -104,8 +105,12 @@ export const convert = (
           continue
         }
         const key = String(kv)
-        // Duplicates are reported by the parser (DUPLICATE_KEY); the first one counts.
-        if (entries.some((e) => e.key === key)) continue
+        // The first of repeated keys counts; the others are reported and left out.
+        if (seen.has(key)) {
+          diagnostics.push(diagnostic(keyOrigin, "duplicate-key", "duplicate key", "each key may appear once in a mapping; remove or merge the repeats"))
+          continue
+        }
+        seen.add(key)
         const valueNode = pair.value as YamlNode | null
         const value = go(valueNode, keyOrigin, depth + 1)
         if (value === undefined) return undefined
@@ -154,8 +159,6 @@ export const yamlProblem = (e: YAMLError, tokens: ReadonlyArray<CST.Token>): Yam
   const containing = (type: string) =>
     allTokens(tokens).findLast((t) => t.type === type && t.offset <= pos && pos <= t.offset + ("source" in t ? t.source.length : Infinity))
   switch (e.code) {
-    case "DUPLICATE_KEY":
-      return { offset: pos, code: "duplicate-key", message: "duplicate key", hint: "each key may appear once in a mapping; remove or merge the repeats", fatal: false }
     case "TAB_AS_INDENT":
       return { offset: pos, code: "tab-indent", message: "tab used as indentation", hint: "YAML indents with spaces only", fatal: true }
     case "MULTIPLE_DOCS":
@@ -211,8 +214,7 @@ export const parseSource = (file: string, raw: string): Parsed => {
   const binary = BINARY.exec(text)
   if (binary !== null) {
     // Located, but never quoted: the bytes would fill the screen.
-    lc.addNewLine(0)
-    for (let i = 0; i < text.length; i++) if (text[i] === "\n") lc.addNewLine(i + 1)
+    countLines(text, lc)
     diagnostics.push(diagnostic(filePlace(file, lc)(binary.index), "not-text", "not a text file: it holds binary data (a control character here)", "a pipeline is a YAML text file; is this the right file?"))
     return { tree: undefined, diagnostics }
   }
@@ -220,6 +222,10 @@ export const parseSource = (file: string, raw: string): Parsed => {
   const place = filePlace(file, lc)
   if (parsed._tag === "TooDeep") {
     diagnostics.push(diagnostic(place(parsed.offset), "too-deep", `mappings and lists nested deeper than ${MAX_DEPTH} levels`, "a pipeline nests about 8 levels; is this the right file?"))
+    return { tree: undefined, diagnostics }
+  }
+  if (parsed._tag === "TooMany") {
+    diagnostics.push(diagnostic(place(parsed.offset), "too-large", `more than ${MAX_VALUES} values`, "a pipeline holds a few hundred; is this the right file?"))
     return { tree: undefined, diagnostics }
   }
   const doc = parsed.doc

@@ -37,7 +37,24 @@ export type Node = ScalarNode | MapNode | SeqNode
 export const scalar = (value: Scalar, origin: Origin, text?: string): ScalarNode =>
   text === undefined ? { kind: "scalar", value, origin } : { kind: "scalar", value, origin, text }
 
-export const entry = (map: MapNode, key: string): Entry | undefined => map.entries.find((e) => e.key === key)
+/**
+ * Each mapping's entries by key, built on first lookup: checks and diagnostics look keys up
+ * once per problem, and a hostile file can hold tens of thousands of keys (a linear search each
+ * time took minutes). Mappings are never mutated, so the index stays right.
+ */
+const indexes = new WeakMap<MapNode, ReadonlyMap<string, Entry>>()
+
+export const entry = (map: MapNode, key: string): Entry | undefined => {
+  if (map.entries.length < 16) return map.entries.find((e) => e.key === key)
+  let index = indexes.get(map)
+  if (index === undefined) {
+    const byKey = new Map<string, Entry>()
+    // The first of repeated keys counts, as the parser reports the others.
+    for (const e of map.entries) if (!byKey.has(e.key)) byKey.set(e.key, e)
+    indexes.set(map, (index = byKey))
+  }
+  return index.get(key)
+}
 
 export const get = (map: MapNode, key: string): Node | undefined => entry(map, key)?.value
 
@@ -106,12 +123,21 @@ export const locate = (root: MapNode, path: Path, options: { readonly key?: bool
 export const formatPath = (path: Path): string =>
   path.reduce<string>((acc, seg) => (typeof seg === "number" ? `${acc}[${seg}]` : acc === "" ? seg : `${acc}.${seg}`), "")
 
+/**
+ * A string for a message, quoted: a long one (a whole misplaced document, a pasted blob, a key
+ * of a million characters) by its start only, so one problem stays one line.
+ */
+export const quoteShort = (s: string, quote: "'" | '"' = "'"): string => {
+  const shown = s.length > 60 ? s.slice(0, 40) : s
+  const quoted = quote === '"' ? JSON.stringify(shown) : `'${shown}'`
+  return s.length > 60 ? `${quoted.slice(0, -1)}...${quote} (${s.length} characters)` : quoted
+}
+
 /** Short description of a plain value for "got ..." in messages. */
 export const describeValue = (u: unknown): string => {
   if (u === null) return "null"
   if (u === undefined) return "nothing"
-  // A long string (a whole misplaced document, a pasted blob) is shown by its start only.
-  if (typeof u === "string") return u.length > 60 ? `${JSON.stringify(u.slice(0, 40)).slice(0, -1)}..." (${u.length} characters)` : JSON.stringify(u)
+  if (typeof u === "string") return quoteShort(u, '"')
   if (typeof u === "number" || typeof u === "boolean") return String(u)
   if (Array.isArray(u)) return u.length === 0 ? "an empty list" : "a list"
   if (typeof u === "object") return "a mapping"

@@ -481,6 +481,32 @@ const cases: ReadonlyArray<Case> = [
     ]
   },
   {
+    name: "100,000 values: refused before they are parsed",
+    files: HEAD + "views: [" + Array<string>(100_000).fill("X").join(", ") + "]\n",
+    expected: ["p.yaml:4:79978: more than 20000 values (a pipeline holds a few hundred; is this the right file?)"]
+  },
+  {
+    name: "a mapping of 9,000 unknown keys: the first 100 problems and a count of the rest",
+    files: HEAD + "crop:\n" + Array.from({ length: 9000 }, (_, i) => `  x${i}: 1\n`).join(""),
+    expected: [
+      ...Array.from({ length: 100 }, (_, i) => `p.yaml:${5 + i}:3: unknown key 'x${i}' in crop (known keys: threshold, margin, jitter)`),
+      "p.yaml:105:3: and 8900 more problems in p.yaml and the files it extends (fix the first ones; is this the right file?)"
+    ]
+  },
+  {
+    name: "9,000 repeated keys, reported without comparing each with every other",
+    files: HEAD + "crop:\n" + "  margin: 1\n".repeat(9000),
+    expected: [
+      ...Array.from({ length: 100 }, (_, i) => `p.yaml:${6 + i}:3: duplicate key (each key may appear once in a mapping; remove or merge the repeats)`),
+      "p.yaml:106:3: and 8899 more problems in p.yaml and the files it extends (fix the first ones; is this the right file?)"
+    ]
+  },
+  {
+    name: "a key of a million characters is quoted by its start",
+    files: HEAD + "crop: { " + "k".repeat(1_000_000) + ": 1 }\n",
+    expected: ["p.yaml:4:9: unknown key 'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...' (1000000 characters) in crop (known keys: threshold, margin, jitter)"]
+  },
+  {
     name: "backend gpu suggests node-gpu",
     files: HEAD + "run: { backend: gpu }\n",
     expected: ['p.yaml:4:17: run.backend: expected one of "auto", "node-gpu", "node", "wasm", "cpu", got "gpu" (did you mean "node-gpu"?)']
