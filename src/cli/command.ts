@@ -1,7 +1,7 @@
 /**
  * A CLI command: its declaration (`specs.ts`) and a loader for its code. The code is imported
- * only when the command runs, so `rstn validate` never loads TensorFlow.js or Ink, and
- * `rstn --help` loads neither nor Effect.
+ * only when the command runs, so `rstn validate` loads neither TensorFlow.js nor Ink, and
+ * `rstn --help` loads no library at all.
  */
 import type { Effect } from "effect"
 import type { CommandSpec, ParsedArgs } from "./args.ts"

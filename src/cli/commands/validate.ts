@@ -5,7 +5,7 @@ import type { Diagnostic } from "../../dsl/diagnostic.ts"
 import { loadPipeline } from "../../dsl/load.ts"
 import { booleanFlag, listFlag, stringFlag, UsageError } from "../args.ts"
 import type { Run } from "../command.ts"
-import { renderAnnotation, renderError } from "../render-error.ts"
+import { renderAnnotation, renderLocated } from "../render-error.ts"
 
 export type Format = "text" | "json" | "github"
 
@@ -27,7 +27,7 @@ export const renderResults = (results: ReadonlyArray<FileResult>, format: Format
   for (const r of results) {
     if (r.ok) stdout += `${r.file}: ok\n`
     else if (format === "github") stdout += r.diagnostics.map((d) => `${renderAnnotation(d)}\n`).join("")
-    else stderr += `${renderError({ _tag: "PipelineError", diagnostics: r.diagnostics })}\n`
+    else stderr += r.diagnostics.map((d) => `${renderLocated(d)}\n`).join("")
   }
   return { stdout, stderr }
 }
