@@ -1,6 +1,16 @@
 #!/usr/bin/env node
 // Runs the compiled JavaScript in dist/ (`npm run build`; `npm ci` and `npm pack` build it
 // through the prepare script), so the installed command needs no TypeScript tooling.
+
+// A reader that stops early (`rstn schema | head`) closes the pipe: stop quietly, as other
+// command-line tools do, instead of crashing on the failed write.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e) => {
+    if (e.code !== "EPIPE") throw e
+    process.exit(process.exitCode ?? 0)
+  })
+}
+
 let main
 try {
   ;({ main } = await import("../dist/src/cli/main.js"))

@@ -123,6 +123,18 @@ describe("exit codes: the same for every command", () => {
   })
 })
 
+describe("output", () => {
+  it("stops quietly when its reader closes the pipe early (rstn schema | head)", async () => {
+    // The schema is larger than a pipe's buffer: writes after the reader leaves fail with EPIPE.
+    const child = spawn(process.execPath, [bin, "schema"], { stdio: ["ignore", "pipe", "pipe"] })
+    let err = ""
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d))
+    child.stdout.once("data", () => child.stdout.destroy())
+    const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)))
+    expect([code, err]).toEqual([EXIT.ok, ""])
+  })
+})
+
 describe("start-up loads only what the command needs", () => {
   const loaded = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
     const file = path.join(dir, `trace-${args.join("-").replace(/[^\w.-]/g, "_")}.txt`)
