@@ -57,14 +57,15 @@ const FILE_KEYS = ["extends", "set"] as const
 
 /** Why a path override may not write a file key: both say how a file is put together. */
 const fileKeyOverride = (path: Path, via: "--set" | "set:"): { readonly message: string; readonly hint: string } | undefined => {
+  const how = via === "--set" ? "with --set" : "in a set: block"
   if (path[0] === "extends") {
     return {
-      message: `extends cannot be changed with ${via}: it names the file a variant starts from`,
+      message: `extends cannot be changed ${how}: it names the file a variant starts from`,
       hint: via === "--set" ? "write extends: in a variant file, or validate the base file itself" : "write extends: at the top of the file"
     }
   }
   if (path[0] === "set") {
-    return { message: `set cannot be changed with ${via}: it is a file's block of overrides`, hint: "write the path itself, e.g. --set training.batch-size=4" }
+    return { message: `set cannot be changed ${how}: it is a file's block of overrides`, hint: "write the path itself, e.g. --set training.batch-size=4" }
   }
   return undefined
 }
@@ -72,11 +73,13 @@ const fileKeyOverride = (path: Path, via: "--set" | "set:"): { readonly message:
 const decodeOptions = { errors: "all", onExcessProperty: "error" } as const
 const decode = Schema.decodeUnknownEither(Pipeline)
 
-/** One decoder per top-level section, for a pipeline that does not decode as a whole. */
-const sectionDecoders = Object.entries(Pipeline.fields).map(([key, field]) => ({
-  key: key as Section,
-  decode: Schema.decodeUnknownEither(Schema.Struct({ [key]: field }) as unknown as Schema.Schema<Record<string, unknown>, unknown>)
-}))
+/** One decoder per top-level section, for a pipeline that does not decode as a whole (built on first need). */
+let sectionDecoders: ReadonlyArray<{ readonly key: Section; readonly decode: (u: unknown, o?: { onExcessProperty: "ignore" }) => Either.Either<Record<string, unknown>, unknown> }> | undefined
+const decodersOfSections = () =>
+  (sectionDecoders ??= Object.entries(Pipeline.fields).map(([key, field]) => ({
+    key: key as Section,
+    decode: Schema.decodeUnknownEither(Schema.Struct({ [key]: field }) as unknown as Schema.Schema<Record<string, unknown>, unknown>)
+  })))
 
 /**
  * The sections of a pipeline that decode on their own, the others at their defaults (or absent
@@ -85,7 +88,7 @@ const sectionDecoders = Object.entries(Pipeline.fields).map(([key, field]) => ({
 const decodeSections = (plain: unknown): { readonly pipeline: Pipeline; readonly decoded: ReadonlySet<Section> } => {
   const decoded = new Set<Section>()
   const value: Record<string, unknown> = {}
-  for (const { key, decode } of sectionDecoders) {
+  for (const { key, decode } of decodersOfSections()) {
     const own = decode(plain, { onExcessProperty: "ignore" })
     if (Either.isRight(own)) decoded.add(key)
     const result = Either.isRight(own) ? own : decode({})

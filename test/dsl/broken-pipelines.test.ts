@@ -455,7 +455,7 @@ const cases: ReadonlyArray<Case> = [
   {
     name: "a set: block that sets extends",
     files: HEAD + "set:\n  extends: ./other.yaml\n",
-    expected: ["p.yaml:5:3: set: extends cannot be changed with set:: it names the file a variant starts from (write extends: at the top of the file)"]
+    expected: ["p.yaml:5:3: set: extends cannot be changed in a set: block: it names the file a variant starts from (write extends: at the top of the file)"]
   },
   {
     name: "a --set value holding a document separator",
