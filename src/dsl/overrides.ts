@@ -9,7 +9,7 @@
 import * as Either from "effect/Either"
 import { LineCounter, type Node as YamlNode } from "yaml"
 import { type Diagnostic, diagnostic, type Origin } from "./diagnostic.ts"
-import { convert, yamlProblem } from "./source.ts"
+import { convert, yamlProblems } from "./source.ts"
 import { describeNode, entry, formatPath, type MapNode, type Node, type Path, type PathSegment, scalar } from "./tree.ts"
 import { MAX_DEPTH, MAX_VALUES, parseYaml } from "./yaml-parse.ts"
 
@@ -122,7 +122,7 @@ export const parseSetFlag = (flag: string): Either.Either<Override, Diagnostic> 
   const doc = yaml.doc
   const error = doc.errors[0]
   if (error !== undefined) {
-    const p = yamlProblem(error, yaml.tokens)
+    const p = yamlProblems([error], yaml.tokens)[0]!
     return Either.left(diagnostic(origin(valueStart + p.offset), "override-invalid", `cannot read the value: ${p.message}`, p.hint ?? "quote strings that hold YAML punctuation, e.g. --set 'name=\"a: b\"'"))
   }
   const warning = doc.warnings[0]

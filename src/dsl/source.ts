@@ -141,8 +141,6 @@ export interface YamlProblem {
   readonly code: DiagnosticCode
   readonly message: string
   readonly hint?: string
-  /** The text cannot be used at all (as opposed to a duplicate key, which is reported and read on). */
-  readonly fatal: boolean
   /** An unclosed quote: the rest of the text is inside the string, so later errors are its echoes. */
   readonly swallowsRest?: boolean
 }
@@ -150,19 +148,28 @@ export interface YamlProblem {
 const QUOTES: Readonly<Record<string, string>> = { "double-quoted-scalar": '"', "single-quoted-scalar": "'" }
 
 /**
- * Words the `yaml` package's errors for users. Unclosed quotes and brackets are reported by the
- * package where the text ends (or the next line starts); they are moved to where the quote or
- * bracket opens, which is where the fix goes.
+ * Words the `yaml` package's errors for users; each makes the text unusable. Unclosed quotes and
+ * brackets are reported by the package where the text ends (or the next line starts); they are
+ * moved to where the quote or bracket opens, which is where the fix goes. When an unclosed quote
+ * swallows the rest of the text, only it is reported.
  */
-export const yamlProblem = (e: YAMLError, tokens: ReadonlyArray<CST.Token>): YamlProblem => {
+export const yamlProblems = (errors: ReadonlyArray<YAMLError>, tokens: ReadonlyArray<CST.Token>): ReadonlyArray<YamlProblem> => {
+  let flat: ReadonlyArray<CST.Token> | undefined
+  const all = () => (flat ??= allTokens(tokens))
+  const problems = errors.map((e) => yamlProblem(e, all))
+  const unclosed = problems.filter((p) => p.swallowsRest === true)
+  return unclosed.length > 0 ? unclosed : problems
+}
+
+const yamlProblem = (e: YAMLError, all: () => ReadonlyArray<CST.Token>): YamlProblem => {
   const pos = e.pos[0]
   const containing = (type: string) =>
-    allTokens(tokens).findLast((t) => t.type === type && t.offset <= pos && pos <= t.offset + ("source" in t ? t.source.length : Infinity))
+    all().findLast((t) => t.type === type && t.offset <= pos && pos <= t.offset + ("source" in t ? t.source.length : Infinity))
   switch (e.code) {
     case "TAB_AS_INDENT":
-      return { offset: pos, code: "tab-indent", message: "tab used as indentation", hint: "YAML indents with spaces only", fatal: true }
+      return { offset: pos, code: "tab-indent", message: "tab used as indentation", hint: "YAML indents with spaces only" }
     case "MULTIPLE_DOCS":
-      return { offset: pos, code: "yaml-syntax", message: "a second YAML document (---)", hint: "a pipeline file holds one document; in a --set value, quote text that contains ---", fatal: true }
+      return { offset: pos, code: "yaml-syntax", message: "a second YAML document (---)", hint: "a pipeline file holds one document; in a --set value, quote text that contains ---" }
     case "MISSING_CHAR": {
       const kind = Object.keys(QUOTES).find((k) => e.message.includes(`closing ${QUOTES[k]}quote`))
       const open = kind === undefined ? undefined : containing(kind)
@@ -172,7 +179,6 @@ export const yamlProblem = (e: YAMLError, tokens: ReadonlyArray<CST.Token>): Yam
           code: "yaml-syntax",
           message: `the ${QUOTES[kind!]} opened here is never closed`,
           hint: `end the string with ${QUOTES[kind!]}`,
-          fatal: true,
           swallowsRest: true
         }
       }
@@ -182,12 +188,12 @@ export const yamlProblem = (e: YAMLError, tokens: ReadonlyArray<CST.Token>): Yam
   // "Flow sequence must end with a ]" (MISSING_CHAR), "... must be sufficiently indented and end with a ]" (BAD_INDENT).
   const bracket = /end with a ([\]}])/.exec(e.message)?.[1]
   if (bracket !== undefined) {
-    const open = allTokens(tokens).findLast((t): t is CST.FlowCollection => t.type === "flow-collection" && t.offset <= pos && !t.end.some((x) => x.source === bracket))
+    const open = all().findLast((t): t is CST.FlowCollection => t.type === "flow-collection" && t.offset <= pos && !t.end.some((x) => x.source === bracket))
     if (open !== undefined) {
-      return { offset: open.offset, code: "yaml-syntax", message: `the ${open.start.source} opened here is never closed`, hint: `close it with ${bracket}; a list or mapping in brackets may span lines only when they are indented`, fatal: true }
+      return { offset: open.offset, code: "yaml-syntax", message: `the ${open.start.source} opened here is never closed`, hint: `close it with ${bracket}; a list or mapping in brackets may span lines only when they are indented` }
     }
   }
-  return { offset: pos, code: "yaml-syntax", message: firstLine(e.message), fatal: true }
+  return { offset: pos, code: "yaml-syntax", message: firstLine(e.message) }
 }
 
 /** Characters YAML does not allow and text files do not hold: the C0 controls but tab, LF and CR, and DEL. */
@@ -229,13 +235,8 @@ export const parseSource = (file: string, raw: string): Parsed => {
     return { tree: undefined, diagnostics }
   }
   const doc = parsed.doc
-  let fatal = false
-  const problems = doc.errors.map((e) => yamlProblem(e, parsed.tokens))
-  const unclosed = problems.filter((p) => p.swallowsRest === true)
-  for (const p of unclosed.length > 0 ? unclosed : problems) {
-    diagnostics.push(diagnostic(place(p.offset), p.code, p.message, p.hint))
-    fatal ||= p.fatal
-  }
+  let fatal = doc.errors.length > 0
+  for (const p of yamlProblems(doc.errors, parsed.tokens)) diagnostics.push(diagnostic(place(p.offset), p.code, p.message, p.hint))
   for (const w of doc.warnings) {
     const at = place(w.pos[0])
     if (w.code === "TAG_RESOLVE_FAILED") {
