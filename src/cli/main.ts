@@ -38,13 +38,6 @@ const topLevelHelp = (): string => {
 
 const find = (name: string): Command | undefined => commands.find((c) => c.spec.name === name)
 
-const unknownCommand = async (name: string): Promise<number> => {
-  const { didYouMean } = await import("../dsl/did-you-mean.ts")
-  const guess = didYouMean(name, commands.map((c) => c.spec.name))
-  process.stderr.write(`rstn: unknown command '${name}'${guess ? ` (did you mean '${guess}'?)` : ""}\n  hint: rstn --help lists the commands\n`)
-  return EXIT.usage
-}
-
 /**
  * While a command that does not handle signals itself runs, Ctrl-C and SIGTERM end the process
  * with EXIT.interrupted (Node's default would end it by the signal, which is not an exit code).
@@ -84,6 +77,11 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   const usage = (command: string, message: string, hint: string): number => {
     process.stderr.write(renderError(new UsageError({ command, message, hint })) + "\n")
     return EXIT.usage
+  }
+  const unknownCommand = async (word: string): Promise<number> => {
+    const { didYouMean } = await import("../dsl/did-you-mean.ts")
+    const guess = didYouMean(word, commands.map((c) => c.spec.name))
+    return usage("rstn", `unknown command '${word}'`, guess ? `did you mean rstn ${guess}?` : "rstn --help lists the commands")
   }
   if (name === "help") {
     const command = find(rest[0]!)

@@ -71,7 +71,7 @@ describe("rstn --version and help", () => {
 describe("exit codes: the same for every command", () => {
   it.each([
     ["no command", [], EXIT.usage, /^usage: rstn COMMAND/],
-    ["an unknown command, with a did-you-mean", ["valdate"], EXIT.usage, /unknown command 'valdate' \(did you mean 'validate'\?\)/],
+    ["an unknown command, with a did-you-mean", ["valdate"], EXIT.usage, /^rstn: unknown command 'valdate'\n {2}hint: did you mean rstn validate\?\n$/],
     ["help for an unknown command", ["help", "nosuch"], EXIT.usage, /unknown command 'nosuch'/],
     ["a flag before the command", ["--json"], EXIT.usage, /unknown option --json/],
     ["a bad --backend value", ["run", "x.yaml", "--backend", "gpu"], EXIT.usage, /did you mean --backend node-gpu\?/],
