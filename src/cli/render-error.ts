@@ -21,6 +21,21 @@ const diagnosticsOf = (e: Record<string, unknown>): ReadonlyArray<Located> | und
 export const renderLocated = (d: Located): string =>
   `${d.file}:${d.line}:${d.col}: ${d.message}${d.hint ? ` (${d.hint})` : ""}`
 
+/** The escapes of GitHub Actions workflow commands: in the message, and in a property value. */
+const escapeData = (s: string): string => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A")
+const escapeProperty = (s: string): string => escapeData(s).replace(/:/g, "%3A").replace(/,/g, "%2C")
+
+/**
+ * A located problem as a GitHub Actions annotation (`::error file=F,line=L,col=C::message`), which
+ * the runner shows on that line of the pull request. A problem in a `--set` flag has no file to
+ * attach to: it stays a plain error annotation that names the flag.
+ */
+export const renderAnnotation = (d: Located): string => {
+  const message = `${d.message}${d.hint ? ` (${d.hint})` : ""}`
+  if (d.file.startsWith("--set ")) return `::error title=rstn validate::${escapeData(`${d.file}:${d.line}:${d.col}: ${message}`)}`
+  return `::error file=${escapeProperty(d.file)},line=${d.line},col=${d.col},title=rstn validate::${escapeData(message)}`
+}
+
 export const renderError = (error: unknown): string => {
   if (isRecord(error) && typeof error._tag === "string") {
     const diags = diagnosticsOf(error)

@@ -34,10 +34,25 @@ export const phasesTraining = (p: Pipeline, net: NetworkName): ReadonlyArray<str
 const phaseAppliesSaliency = (p: Pipeline, name: string): boolean =>
   name === NOISY ? p.saliency !== null && p.training.mode === "joint" : p.training.phases.find((ph) => ph.name === name)?.saliency === true
 
-const duplicates = <A>(xs: ReadonlyArray<A>): ReadonlyArray<number> => xs.flatMap((x, i) => (xs.indexOf(x) < i ? [i] : []))
+/** Indices of values seen before in the list (linear: a hostile list can be 100,000 long). */
+const duplicates = <A>(xs: ReadonlyArray<A>): ReadonlyArray<number> => {
+  const seen = new Set<A>()
+  const out: number[] = []
+  xs.forEach((x, i) => (seen.has(x) ? out.push(i) : seen.add(x)))
+  return out
+}
 
-export const checkPipeline = (p: Pipeline, where: Locator): ReadonlyArray<Diagnostic> => {
+/** A top-level section of a pipeline (decoded names). */
+export type Section = keyof Pipeline
+
+/**
+ * `decoded`: the sections that decoded, when the whole pipeline did not (a type error in one
+ * section must not hide the cross-field problems of the others). A group of checks runs only
+ * when every section it reads decoded; `p` holds defaults in place of the others.
+ */
+export const checkPipeline = (p: Pipeline, where: Locator, decoded?: ReadonlySet<Section>): ReadonlyArray<Diagnostic> => {
   const out: Diagnostic[] = []
+  const reads = (...sections: ReadonlyArray<Section>): boolean => decoded === undefined || sections.every((s) => decoded.has(s))
   /**
    * Reports at `path`; when that value is a default (not written anywhere) and the conflict
    * comes from a value that is written (`related`), points there instead.
@@ -49,32 +64,35 @@ export const checkPipeline = (p: Pipeline, where: Locator): ReadonlyArray<Diagno
 
   // --- dataset -------------------------------------------------------------------------------
   const ds = p.dataset
-  if (ds.fold !== "all") {
-    ds.fold.forEach((f, i) => {
-      if (f >= ds.folds) report(["dataset", "fold", i], "range", `fold ${f} does not exist with ${ds.folds} folds`, `folds are numbered 0 to ${ds.folds - 1}`)
-    })
-    for (const i of duplicates(ds.fold)) report(["dataset", "fold", i], "duplicate", `fold ${ds.fold[i]} is listed twice`)
+  if (reads("dataset")) checkDataset()
+  function checkDataset(): void {
+    if (ds.fold !== "all") {
+      ds.fold.forEach((f, i) => {
+        if (f >= ds.folds) report(["dataset", "fold", i], "range", `fold ${f} does not exist with ${ds.folds} folds`, `folds are numbered 0 to ${ds.folds - 1}`)
+      })
+      for (const i of duplicates(ds.fold)) report(["dataset", "fold", i], "duplicate", `fold ${ds.fold[i]} is listed twice`)
+    }
+    if (ds.window[0] >= ds.window[1]) report(["dataset", "window"], "range", `the low end ${ds.window[0]} must be below the high end ${ds.window[1]}`, "write [low, high] in HU, e.g. [-100, 240]")
+    if (ds.foreground !== "nonzero") {
+      for (const i of duplicates(ds.foreground)) report(["dataset", "foreground", i], "duplicate", `label ${ds.foreground[i]} is listed twice`)
+    }
+    const src = ds.source
+    if (src.kind === "phantom" && src.cases < ds.folds) {
+      report(["dataset", "source", "cases"], "range", `${src.cases} cases cannot fill ${ds.folds} folds`, `use at least ${ds.folds} cases or fewer folds`)
+    }
+    if (src.kind === "pairs") {
+      if (src.pairs.length < ds.folds) report(["dataset", "source", "pairs"], "range", `${src.pairs.length} pairs cannot fill ${ds.folds} folds`, `list at least ${ds.folds} pairs or set dataset.folds`)
+      const ids = src.pairs.map((c) => c.id)
+      for (const i of duplicates(ids)) {
+        if (ids[i] !== undefined) report(["dataset", "source", "pairs", i, "id"], "duplicate", `case id '${ids[i]}' is used twice`)
+      }
+    }
   }
-  if (ds.window[0] >= ds.window[1]) report(["dataset", "window"], "range", `the low end ${ds.window[0]} must be below the high end ${ds.window[1]}`, "write [low, high] in HU, e.g. [-100, 240]")
-  if (ds.foreground !== "nonzero") {
-    for (const i of duplicates(ds.foreground)) report(["dataset", "foreground", i], "duplicate", `label ${ds.foreground[i]} is listed twice`)
-  }
-  const src = ds.source
-  if (src.kind === "phantom" && src.cases < ds.folds) {
-    report(["dataset", "source", "cases"], "range", `${src.cases} cases cannot fill ${ds.folds} folds`, `use at least ${ds.folds} cases or fewer folds`)
-  }
-  if (src.kind === "pairs") {
-    if (src.pairs.length < ds.folds) report(["dataset", "source", "pairs"], "range", `${src.pairs.length} pairs cannot fill ${ds.folds} folds`, `list at least ${ds.folds} pairs or set dataset.folds`)
-    const ids = src.pairs.map((c) => c.id)
-    ids.forEach((id, i) => {
-      if (id !== undefined && ids.indexOf(id) < i) report(["dataset", "source", "pairs", i, "id"], "duplicate", `case id '${id}' is used twice`)
-    })
-  }
-  for (const i of duplicates(p.views)) report(["views", i], "duplicate", `view ${p.views[i]} is listed twice`)
+  if (reads("views")) for (const i of duplicates(p.views)) report(["views", i], "duplicate", `view ${p.views[i]} is listed twice`)
 
   // --- saliency --------------------------------------------------------------------------------
   const channels = p.sliceThickness
-  p.saliency?.layers.forEach((layer, i) => {
+  if (reads("saliency", "sliceThickness")) p.saliency?.layers.forEach((layer, i) => {
     const bias = layer.init.bias
     if (typeof bias !== "number" && bias.length !== channels) {
       report(["saliency", "layers", i, "init", "bias"], "range", `${bias.length} biases for ${channels} channel${channels === 1 ? "" : "s"}`, `give one number, or ${channels} (slice-thickness is ${channels})`)
@@ -84,41 +102,45 @@ export const checkPipeline = (p: Pipeline, where: Locator): ReadonlyArray<Diagno
   // --- training --------------------------------------------------------------------------------
   const t = p.training
   const phases = t.phases
-  const usesSaliency = phases.some((ph) => ph.saliency) || (t.noisyFineTune !== null && t.mode === "joint")
-  phases.forEach((ph, i) => {
-    const at: Path = ["training", "phases", i]
-    if (ph.name === LAST || ph.name === NOISY) report([...at, "name"], "reference", `'${ph.name}' is a reserved name`, ph.name === NOISY ? "use training.noisy-fine-tune for noisy-data fine-tuning" : "choose another phase name")
-    if (ph.epochs === undefined && ph.iterations === undefined) report(at, "missing-key", `phase ${ph.name} needs epochs or iterations`)
-    if (ph.epochs !== undefined && ph.iterations !== undefined) report([...at, "iterations"], "inconsistent", `phase ${ph.name} gives both epochs and iterations`, "keep one", true)
-    if (ph.saliency && p.saliency === null) report([...at, "saliency"], "inconsistent", `phase ${ph.name} applies saliency but the pipeline has no saliency transform`, "set saliency: false here, or define saliency.layers", false, ["saliency"])
-  })
-  for (const i of duplicates(phases.map((ph) => ph.name))) report(["training", "phases", i, "name"], "duplicate", `phase name ${phases[i]!.name} is used twice`)
   const noisy = t.noisyFineTune
-  if (noisy !== null) {
-    const at: Path = ["training", "noisy-fine-tune"]
-    if (noisy.epochs === undefined && noisy.iterations === undefined) report(at, "missing-key", "needs epochs or iterations", "the paper fine-tunes for 40,000 iterations", true)
-    if (noisy.epochs !== undefined && noisy.iterations !== undefined) report([...at, "iterations"], "inconsistent", "gives both epochs and iterations", "keep one", true)
-  }
-  if (t.mode === "stage-wise") {
-    if (p.saliency !== null) report(["saliency"], "inconsistent", "stage-wise training has no saliency transform", "set saliency: null (or training.mode: joint)", true, ["training", "mode"])
+  const usesSaliency = phases.some((ph) => ph.saliency) || (noisy !== null && t.mode === "joint")
+  if (reads("training", "saliency")) checkTraining()
+  function checkTraining(): void {
     phases.forEach((ph, i) => {
       const at: Path = ["training", "phases", i]
-      if (ph.name !== "coarse" && ph.name !== "fine") {
-        const guess = didYouMean(ph.name, ["coarse", "fine"])
-        report([...at, "name"], "reference", `stage-wise phases are named coarse and fine, got '${ph.name}'`, guess !== undefined ? `did you mean '${guess}'?` : undefined, false, ["training", "mode"])
-      }
-      if (ph.name === "coarse" && ph.unroll !== undefined) {
-        report([...at, "unroll"], "inconsistent", "the stage-wise coarse phase runs no fine pass to unroll", "move unroll to the fine phase, or remove it")
-      }
-      if (ph.name === "fine" && ph.cropFrom !== "label") {
-        report([...at, "crop-from"], "inconsistent", "the stage-wise fine network trains on crops by the label (Zhou et al.)", "use training.noisy-fine-tune for crops from the coarse mask")
-      }
+      if (ph.name === LAST || ph.name === NOISY) report([...at, "name"], "reference", `'${ph.name}' is a reserved name`, ph.name === NOISY ? "use training.noisy-fine-tune for noisy-data fine-tuning" : "choose another phase name")
+      if (ph.epochs === undefined && ph.iterations === undefined) report(at, "missing-key", `phase ${ph.name} needs epochs or iterations`)
+      if (ph.epochs !== undefined && ph.iterations !== undefined) report([...at, "iterations"], "inconsistent", `phase ${ph.name} gives both epochs and iterations`, "keep one", true)
+      if (ph.saliency && p.saliency === null) report([...at, "saliency"], "inconsistent", `phase ${ph.name} applies saliency but the pipeline has no saliency transform`, "set saliency: false here, or define saliency.layers", false, ["saliency"])
     })
-    for (const net of ["coarse", "fine"] as const) {
-      if (!phases.some((ph) => ph.name === net)) report(["training", "phases"], "missing-key", `stage-wise training needs a phase named ${net}`, undefined, true, ["training", "mode"])
+    for (const i of duplicates(phases.map((ph) => ph.name))) report(["training", "phases", i, "name"], "duplicate", `phase name ${phases[i]!.name} is used twice`)
+    const noisy = t.noisyFineTune
+    if (noisy !== null) {
+      const at: Path = ["training", "noisy-fine-tune"]
+      if (noisy.epochs === undefined && noisy.iterations === undefined) report(at, "missing-key", "needs epochs or iterations", "the paper fine-tunes for 40,000 iterations", true)
+      if (noisy.epochs !== undefined && noisy.iterations !== undefined) report([...at, "iterations"], "inconsistent", "gives both epochs and iterations", "keep one", true)
     }
-  } else if (p.saliency !== null && !usesSaliency) {
-    report(["saliency"], "inconsistent", "a saliency transform is defined but no training phase applies it", "set saliency: true on a phase (I and J in the reference), or saliency: null", true, ["training", "phases"])
+    if (t.mode === "stage-wise") {
+      if (p.saliency !== null) report(["saliency"], "inconsistent", "stage-wise training has no saliency transform", "set saliency: null (or training.mode: joint)", true, ["training", "mode"])
+      phases.forEach((ph, i) => {
+        const at: Path = ["training", "phases", i]
+        if (ph.name !== "coarse" && ph.name !== "fine") {
+          const guess = didYouMean(ph.name, ["coarse", "fine"])
+          report([...at, "name"], "reference", `stage-wise phases are named coarse and fine, got '${ph.name}'`, guess !== undefined ? `did you mean '${guess}'?` : undefined, false, ["training", "mode"])
+        }
+        if (ph.name === "coarse" && ph.unroll !== undefined) {
+          report([...at, "unroll"], "inconsistent", "the stage-wise coarse phase runs no fine pass to unroll", "move unroll to the fine phase, or remove it")
+        }
+        if (ph.name === "fine" && ph.cropFrom !== "label") {
+          report([...at, "crop-from"], "inconsistent", "the stage-wise fine network trains on crops by the label (Zhou et al.)", "use training.noisy-fine-tune for crops from the coarse mask")
+        }
+      })
+      for (const net of ["coarse", "fine"] as const) {
+        if (!phases.some((ph) => ph.name === net)) report(["training", "phases"], "missing-key", `stage-wise training needs a phase named ${net}`, undefined, true, ["training", "mode"])
+      }
+    } else if (p.saliency !== null && !usesSaliency) {
+      report(["saliency"], "inconsistent", "a saliency transform is defined but no training phase applies it", "set saliency: true on a phase (I and J in the reference), or saliency: null", true, ["training", "phases"])
+    }
   }
 
   // --- test stages -----------------------------------------------------------------------------
@@ -216,21 +238,24 @@ export const checkPipeline = (p: Pipeline, where: Locator): ReadonlyArray<Diagno
     return s
   }
   const stages = p.test.stages
-  const end = walk(stages, ["test", "stages"], { pending: false, scores: false, mask: false, fused: false, crop: false, saliency: false }, false)
-  if (end.pending || !end.fused) {
-    report(["test", "stages", stages.length - 1], "stage-order", "the test must end with a fuse (or a converge-until) to produce a mask")
-  }
-  if (oracle === "strong") {
-    if (!oracleCrop) report(["evaluation", "oracle"], "inconsistent", "the strong oracle crops by the ground-truth box, but no stage does", "use crop: { by: oracle-box }")
-    if (p.saliency !== null && !oracleSaliency) report(["evaluation", "oracle"], "inconsistent", "the strong oracle also weights by the ground truth, but no stage does", "use saliency-transform: { from: oracle }")
-  }
-  if (oracle === "weak") {
-    if (loopPath === undefined) report(["evaluation", "oracle"], "inconsistent", "the weak oracle iterates to convergence, but there is no converge-until stage")
-    else if (!oracleCropInLoop) report(["evaluation", "oracle"], "inconsistent", "the weak oracle crops by the ground-truth box in every round, but the loop does not", "use crop: { by: oracle-box } in the converge-until body")
+  if (reads("test", "training", "saliency", "evaluation")) checkStages()
+  function checkStages(): void {
+    const end = walk(stages, ["test", "stages"], { pending: false, scores: false, mask: false, fused: false, crop: false, saliency: false }, false)
+    if (end.pending || !end.fused) {
+      report(["test", "stages", stages.length - 1], "stage-order", "the test must end with a fuse (or a converge-until) to produce a mask")
+    }
+    if (oracle === "strong") {
+      if (!oracleCrop) report(["evaluation", "oracle"], "inconsistent", "the strong oracle crops by the ground-truth box, but no stage does", "use crop: { by: oracle-box }")
+      if (p.saliency !== null && !oracleSaliency) report(["evaluation", "oracle"], "inconsistent", "the strong oracle also weights by the ground truth, but no stage does", "use saliency-transform: { from: oracle }")
+    }
+    if (oracle === "weak") {
+      if (loopPath === undefined) report(["evaluation", "oracle"], "inconsistent", "the weak oracle iterates to convergence, but there is no converge-until stage")
+      else if (!oracleCropInLoop) report(["evaluation", "oracle"], "inconsistent", "the weak oracle crops by the ground-truth box in every round, but the loop does not", "use crop: { by: oracle-box } in the converge-until body")
+    }
   }
 
   // --- evaluation ------------------------------------------------------------------------------
-  for (const i of duplicates(p.evaluation.thresholds)) report(["evaluation", "thresholds", i], "duplicate", `threshold ${p.evaluation.thresholds[i]} is listed twice`)
+  if (reads("evaluation")) for (const i of duplicates(p.evaluation.thresholds)) report(["evaluation", "thresholds", i], "duplicate", `threshold ${p.evaluation.thresholds[i]} is listed twice`)
 
   return out
 }

@@ -3,7 +3,8 @@
  * paths (`{ training: { optimizer: { weight-decay } } }`), so a node's configuration hashes
  * exactly what it depends on and `rstn plan` can name the edited key as the user wrote it.
  */
-import { Either, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import { parsePath } from "./overrides.ts"
 import { Pipeline } from "./pipeline.ts"
 import { formatPath } from "./tree.ts"

@@ -3,13 +3,16 @@
  * them. Every stage of loading a pipeline collects diagnostics instead of stopping at the first
  * one; they become text only in `src/cli/render-error.ts` (`file:line:col: message (hint)`).
  */
-import { Data, Schema } from "effect"
+import * as Data from "effect/Data"
+import * as Schema from "effect/Schema"
 
 /** A closed set, so tests and tools can match problems without parsing messages. */
 export const DiagnosticCode = Schema.Literal(
   // reading and YAML syntax
   "read-failed",
   "too-large",
+  "not-text",
+  "too-deep",
   "empty",
   "yaml-syntax",
   "tab-indent",
@@ -32,7 +35,9 @@ export const DiagnosticCode = Schema.Literal(
   "duplicate",
   "reference",
   "stage-order",
-  "inconsistent"
+  "inconsistent",
+  // more problems than are reported (load.ts MAX_DIAGNOSTICS)
+  "more-problems"
 )
 export type DiagnosticCode = typeof DiagnosticCode.Type
 

@@ -8,11 +8,14 @@
  * ..." with a did-you-mean, and a union of single-key mappings (stages) reads the key as the
  * stage's name: unknown names get a did-you-mean, known ones report only their own options.
  */
-import { type ParseResult, SchemaAST as AST } from "effect"
+import type * as ParseResult from "effect/ParseResult"
+import * as Option from "effect/Option"
+import { IntSchemaId } from "effect/Schema"
+import * as AST from "effect/SchemaAST"
 import { type Diagnostic, diagnostic } from "./diagnostic.ts"
 import { didYouMean } from "./did-you-mean.ts"
 import { ExpectedId, KeyedUnionId, STAGE_NAMES } from "./pipeline.ts"
-import { describeValue, formatPath, locate, type MapNode, type Path } from "./tree.ts"
+import { at, describeValue, formatPath, locate, type MapNode, type Path, quoteShort } from "./tree.ts"
 
 type Kind = "object" | "array" | "string" | "number" | "boolean" | "null" | "undefined" | "any"
 
@@ -63,7 +66,7 @@ const literalsOf = (ast: AST.AST): ReadonlyArray<AST.LiteralValue> | undefined =
       if (t._tag === "UndefinedKeyword") continue
       const ls = literalsOf(t)
       if (ls === undefined) return undefined
-      all.push(...ls)
+      for (const l of ls) all.push(l)
     }
     return all
   }
@@ -166,10 +169,23 @@ export interface IssueContext {
 const inPath = (path: Path): string => (path.length === 0 ? "" : ` in ${formatPath(path)}`)
 const atPath = (path: Path): string => (path.length === 0 ? "" : `${formatPath(path)}: `)
 
+/** Whether a schema takes integers only (`Schema.int()` somewhere in its refinements). */
+const isInteger = (ast: AST.AST): boolean => {
+  if (Option.getOrUndefined(AST.getSchemaIdAnnotation(ast)) === IntSchemaId) return true
+  return ast._tag === "Refinement" || ast._tag === "Transformation" ? isInteger(ast.from) : false
+}
+
 export const issueDiagnostics = (top: ParseResult.ParseIssue, ctx: IssueContext): ReadonlyArray<Diagnostic> => {
   const out: Diagnostic[] = []
 
   const typeError = (path: Path, ast: AST.AST, actual: unknown): void => {
+    const node = at(ctx.root, path)
+    const written = node?.kind === "scalar" && node.text !== undefined ? node.text : describeValue(actual)
+    if (typeof actual === "number" && Number.isInteger(actual) && !Number.isSafeInteger(actual) && isInteger(ast)) {
+      const limit = actual > 0 ? `the largest integer allowed is ${Number.MAX_SAFE_INTEGER} (2^53 - 1)` : `the smallest integer allowed is ${Number.MIN_SAFE_INTEGER} (-(2^53 - 1))`
+      out.push(diagnostic(locate(ctx.root, path), "range", `${atPath(path)}${written} is out of range: ${limit}`))
+      return
+    }
     const literals = literalsOf(ast)
     const guess =
       typeof actual === "string" && literals !== undefined
@@ -179,7 +195,7 @@ export const issueDiagnostics = (top: ParseResult.ParseIssue, ctx: IssueContext)
       diagnostic(
         locate(ctx.root, path),
         "type",
-        `${atPath(path)}expected ${describeAst(ast)}, got ${describeValue(actual)}`,
+        `${atPath(path)}expected ${describeAst(ast)}, got ${written}`,
         guess !== undefined ? `did you mean "${guess}"?` : undefined
       )
     )
@@ -305,12 +321,13 @@ export const issueDiagnostics = (top: ParseResult.ParseIssue, ctx: IssueContext)
         const key = path[path.length - 1]
         const parent = path.slice(0, -1)
         const candidates = [...(siblingKeys ?? []), ...(parent.length === 0 ? ctx.extraRootKeys : [])]
-        const guess = typeof key === "string" ? didYouMean(key, candidates) : undefined
+        // A key is never its own suggestion (a file key like `extends` written where it is not allowed).
+        const guess = typeof key === "string" ? didYouMean(key, candidates.filter((c) => c !== key)) : undefined
         out.push(
           diagnostic(
             locate(ctx.root, path, { key: true }),
             "unknown-key",
-            `unknown key '${String(key)}'${inPath(parent)}`,
+            `unknown key ${quoteShort(String(key))}${inPath(parent)}`,
             guess !== undefined ? `did you mean '${guess}'?` : candidates.length > 0 ? `known keys: ${candidates.join(", ")}` : undefined
           )
         )

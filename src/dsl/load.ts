@@ -7,14 +7,17 @@
  * Reading files is the one I/O the DSL does; `resolvePipelineText` runs the same steps over
  * in-memory texts (tests, editors).
  */
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { checkPipeline } from "./checks.ts"
+import { checkPipeline, type Section } from "./checks.ts"
 import { type Diagnostic, diagnostic, type Origin, PipelineError, sortDiagnostics } from "./diagnostic.ts"
 import { issueDiagnostics } from "./issues.ts"
 import { merge } from "./merge.ts"
 import { parsePath, parseSetFlag, setPath } from "./overrides.ts"
+import { checkPaths } from "./path-checks.ts"
 import { Pipeline } from "./pipeline.ts"
 import { resolveValues } from "./resolve.ts"
 import { MAX_BYTES, parseSource } from "./source.ts"
@@ -39,6 +42,7 @@ export interface ResolvedPipeline {
 }
 
 export interface ReadFailure {
+  readonly code: "read-failed" | "too-large" | "not-text"
   readonly reason: string
   /** Set when the file exceeds the size limit (it was not read). */
   readonly bytes?: number
@@ -51,10 +55,68 @@ export const MAX_EXTENDS_DEPTH = 16
 /** Top-level keys that belong to the file, not the pipeline. */
 const FILE_KEYS = ["extends", "set"] as const
 
+/** Why a path override may not write a file key: both say how a file is put together. */
+const fileKeyOverride = (path: Path, via: "--set" | "set:"): { readonly message: string; readonly hint: string } | undefined => {
+  const how = via === "--set" ? "with --set" : "in a set: block"
+  if (path[0] === "extends") {
+    return {
+      message: `extends cannot be changed ${how}: it names the file a variant starts from`,
+      hint: via === "--set" ? "write extends: in a variant file, or validate the base file itself" : "write extends: at the top of the file"
+    }
+  }
+  if (path[0] === "set") {
+    return { message: `set cannot be changed ${how}: it is a file's block of overrides`, hint: "write the path itself, e.g. --set training.batch-size=4" }
+  }
+  return undefined
+}
+
 const decodeOptions = { errors: "all", onExcessProperty: "error" } as const
 const decode = Schema.decodeUnknownEither(Pipeline)
 
+/** One decoder per top-level section, for a pipeline that does not decode as a whole (built on first need). */
+let sectionDecoders: ReadonlyArray<{ readonly key: Section; readonly decode: (u: unknown, o?: { onExcessProperty: "ignore" }) => Either.Either<Record<string, unknown>, unknown> }> | undefined
+const decodersOfSections = () =>
+  (sectionDecoders ??= Object.entries(Pipeline.fields).map(([key, field]) => ({
+    key: key as Section,
+    decode: Schema.decodeUnknownEither(Schema.Struct({ [key]: field }) as unknown as Schema.Schema<Record<string, unknown>, unknown>)
+  })))
+
+/**
+ * The sections of a pipeline that decode on their own, the others at their defaults (or absent
+ * when they have none), so the cross-field checks of the sections that are right still run.
+ */
+const decodeSections = (plain: unknown): { readonly pipeline: Pipeline; readonly decoded: ReadonlySet<Section> } => {
+  const decoded = new Set<Section>()
+  const value: Record<string, unknown> = {}
+  for (const { key, decode } of decodersOfSections()) {
+    const own = decode(plain, { onExcessProperty: "ignore" })
+    if (Either.isRight(own)) decoded.add(key)
+    const result = Either.isRight(own) ? own : decode({})
+    if (Either.isRight(result)) value[key] = (result.right as Record<string, unknown>)[key]
+  }
+  return { pipeline: value as unknown as Pipeline, decoded }
+}
+
 const placeKey = (o: Origin): string => `${o.file}\0${o.line}\0${o.col}`
+
+/**
+ * Problems reported per pipeline: enough to fix a file in a few rounds, few enough to read. A
+ * file with tens of thousands (a data file given by mistake) gets these and a count of the rest.
+ */
+export const MAX_DIAGNOSTICS = 100
+
+const firstProblems = (file: string, ds: ReadonlyArray<Diagnostic>): ReadonlyArray<Diagnostic> =>
+  ds.length <= MAX_DIAGNOSTICS
+    ? ds
+    : [
+        ...ds.slice(0, MAX_DIAGNOSTICS),
+        diagnostic(
+          ds[MAX_DIAGNOSTICS]!,
+          "more-problems",
+          `and ${ds.length - MAX_DIAGNOSTICS} more problems in ${file} and the files it extends`,
+          "fix the first ones; is this the right file?"
+        )
+      ]
 
 /** The common core: `read` supplies the files. */
 export const resolvePipeline = (
@@ -81,10 +143,13 @@ export const resolvePipeline = (
         if (Either.isLeft(text)) {
           const where = referencedAt ?? { file: display, line: 1, col: 1 }
           const failure = text.left
+          const subject = referencedAt === undefined ? "the file" : display
           diagnostics.push(
-            failure.bytes !== undefined
-              ? diagnostic(where, "too-large", `${referencedAt === undefined ? "the file" : display} is ${failure.bytes} bytes; the limit is ${MAX_BYTES} (1 MiB)`, "a pipeline file is a few hundred lines; is this the right file?")
-              : diagnostic(where, "read-failed", `cannot read ${display}: ${failure.reason}`)
+            failure.code === "too-large"
+              ? diagnostic(where, "too-large", `${subject} is ${failure.bytes ?? "over"} bytes; the limit is ${MAX_BYTES} (1 MiB)`, "a pipeline file is a few hundred lines; is this the right file?")
+              : failure.code === "not-text"
+                ? diagnostic(where, "not-text", `${subject} is not a text file: ${failure.reason}`, "a pipeline is a YAML text file; is this the right file?")
+                : diagnostic(where, "read-failed", `cannot read ${display}: ${failure.reason}`)
           )
           return undefined
         }
@@ -135,6 +200,11 @@ export const resolvePipeline = (
                 diagnostics.push(diagnostic(e.keyOrigin, "override-invalid", `set: ${p.left.message}`))
                 continue
               }
+              const fileKey = fileKeyOverride(p.right.path, "set:")
+              if (fileKey !== undefined) {
+                diagnostics.push(diagnostic(e.keyOrigin, "override-invalid", `set: ${fileKey.message}`, fileKey.hint))
+                continue
+              }
               const r = setPath(merged, p.right.path, e.value, () => e.keyOrigin)
               if (Either.isLeft(r)) diagnostics.push(diagnostic(e.keyOrigin, "override-invalid", `set: cannot set ${e.key}: ${r.left}`))
               else merged = r.right
@@ -153,48 +223,55 @@ export const resolvePipeline = (
         diagnostics.push(o.left)
         continue
       }
+      const fileKey = fileKeyOverride(o.right.path, "--set")
+      if (fileKey !== undefined) {
+        diagnostics.push(diagnostic(o.right.at(0), "override-invalid", fileKey.message, fileKey.hint))
+        continue
+      }
       if (root === undefined) continue
       const r = setPath(root, o.right.path, o.right.value, o.right.at)
       if (Either.isLeft(r)) diagnostics.push(diagnostic(o.right.at(0), "override-invalid", `cannot set ${flag.slice(0, flag.indexOf("="))}: ${r.left}`))
       else root = r.right
     }
 
-    const fail = () => new PipelineError({ file, diagnostics: sortDiagnostics(diagnostics) })
+    const fail = () => new PipelineError({ file, diagnostics: firstProblems(file, sortDiagnostics(diagnostics)) })
     if (root === undefined) return yield* Effect.fail(fail())
     const tree = root
 
-    const later: Diagnostic[] = []
+    let later: Diagnostic[] = []
     const decoded = decode(toPlain(tree), decodeOptions)
-    const locateIn = (p: Path, options?: { readonly key?: boolean }) => locate(tree, p, options)
-    if (Either.isLeft(decoded)) {
-      later.push(...issueDiagnostics(decoded.left.issue, { root: tree, extraRootKeys: FILE_KEYS }))
-    } else {
-      later.push(...checkPipeline(decoded.right, { locate: locateIn, written: (p) => at(tree, p) !== undefined }))
-      const name = entry(tree, "name")
-      if (mainExtendsAt !== undefined && name !== undefined && decoded.right.run.dir.includes("{name}")) {
-        const from = name.value.origin.file
-        if (from !== file && !from.startsWith("--set ")) {
-          later.push(
-            diagnostic(
-              mainExtendsAt,
-              "inconsistent",
-              `name: '${decoded.right.name}' is inherited from ${from}; a variant needs its own name, or its runs would share runs/${decoded.right.name}`,
-              "add name: ... to this file (or set run.dir)"
-            )
+    const locator = { locate: (p: Path, options?: { readonly key?: boolean }) => locate(tree, p, options), written: (p: Path) => at(tree, p) !== undefined }
+    const checked = Either.isRight(decoded) ? { pipeline: decoded.right, decoded: undefined } : decodeSections(toPlain(tree))
+    // concat, not push(...): a hostile file can have 100,000 problems, too many arguments for a call.
+    if (Either.isLeft(decoded)) later = later.concat(issueDiagnostics(decoded.left.issue, { root: tree, extraRootKeys: FILE_KEYS }))
+    later = later.concat(checkPipeline(checked.pipeline, locator, checked.decoded))
+    const reads = (...sections: ReadonlyArray<Section>) => checked.decoded === undefined || sections.every((s) => checked.decoded.has(s))
+    const name = entry(tree, "name")
+    if (reads("name", "run") && mainExtendsAt !== undefined && name !== undefined && checked.pipeline.run.dir.includes("{name}")) {
+      const from = name.value.origin.file
+      if (from !== file && !from.startsWith("--set ")) {
+        later.push(
+          diagnostic(
+            mainExtendsAt,
+            "inconsistent",
+            `name: '${checked.pipeline.name}' is inherited from ${from}; a variant needs its own name, or its runs would share runs/${checked.pipeline.name}`,
+            "add name: ... to this file (or set run.dir)"
           )
-        }
+        )
       }
     }
-    for (const d of later) if (!poisoned.has(placeKey(d))) diagnostics.push(d)
-    if (diagnostics.length > 0 || Either.isLeft(decoded)) return yield* Effect.fail(fail())
-
     const originOf = (p: Path): Origin | undefined => at(tree, p)?.origin
     const dirOf = (p: Path): string => {
       const o = originOf(p)
       return o === undefined ? cwd : (dirs.get(o.file) ?? cwd)
     }
+    const resolve = (p: Pipeline) => resolveValues(p, { dirOf, cwd, written: (path) => originOf(path) !== undefined })
+    if (reads("name", "dataset", "run")) later = later.concat(checkPaths(resolve(checked.pipeline), locator))
+    for (const d of later) if (!poisoned.has(placeKey(d))) diagnostics.push(d)
+    if (diagnostics.length > 0 || Either.isLeft(decoded)) return yield* Effect.fail(fail())
+
     return {
-      pipeline: resolveValues(decoded.right, { dirOf, cwd, written: (p) => originOf(p) !== undefined }),
+      pipeline: resolve(decoded.right),
       file,
       files,
       overrides,
@@ -208,22 +285,61 @@ const reasonOf = (e: unknown): string => {
     ? "no such file"
     : code === "EACCES" || code === "EPERM"
       ? "permission denied"
-      : code === "EISDIR"
-        ? "it is a directory"
+      : code === "ELOOP"
+        ? "too many levels of symbolic links"
         : String((e as Error).message ?? e)
 }
 
-/** Reads with node:fs, refusing files over the size limit before reading them. */
+/** What a path is when it is not a regular file, for "cannot read X: it is ...". */
+const notRegular = (st: fs.Stats): string =>
+  st.isDirectory()
+    ? "it is a directory"
+    : st.isFIFO()
+      ? "it is a named pipe (FIFO), not a regular file"
+      : st.isCharacterDevice() || st.isBlockDevice()
+        ? "it is a device, not a regular file"
+        : st.isSocket()
+          ? "it is a socket, not a regular file"
+          : "it is not a regular file"
+
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+/**
+ * Reads a pipeline file with node:fs, refusing what is not one before reading it: anything but a
+ * regular file (a named pipe would block forever, /dev/zero never ends), files over the size
+ * limit, and bytes that are not UTF-8 text.
+ */
 export const readFileText: ReadText = (file) =>
   Effect.tryPromise({
-    try: async () => {
-      const st = await fs.promises.stat(file)
-      if (st.isDirectory()) throw Object.assign(new Error("directory"), { code: "EISDIR" })
-      if (st.size > MAX_BYTES) return { text: undefined, bytes: st.size }
-      return { text: await fs.promises.readFile(file, "utf8"), bytes: st.size }
+    try: async (): Promise<string | ReadFailure> => {
+      // O_NONBLOCK: opening a named pipe for reading otherwise waits for a writer; with it the
+      // open returns at once, and fstat on the descriptor (not the path, which could be swapped
+      // meanwhile) says what was opened.
+      const handle = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)
+      try {
+        const st = await handle.stat()
+        if (!st.isFile()) return { code: "read-failed", reason: notRegular(st) }
+        if (st.size > MAX_BYTES) return { code: "too-large", reason: "too large", bytes: st.size }
+        // One byte more than the limit: a file that grows while it is read is still refused.
+        const buffer = Buffer.alloc(MAX_BYTES + 1)
+        let length = 0
+        for (;;) {
+          const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length)
+          if (bytesRead === 0) break
+          length += bytesRead
+          if (length === buffer.length) return { code: "too-large", reason: "too large", bytes: length }
+        }
+        try {
+          return utf8.decode(buffer.subarray(0, length))
+        } catch {
+          return { code: "not-text", reason: "its bytes are not UTF-8" }
+        }
+      } finally {
+        await handle.close()
+      }
     },
-    catch: (e): ReadFailure => ({ reason: reasonOf(e) })
-  }).pipe(Effect.flatMap((r) => (r.text !== undefined ? Effect.succeed(r.text) : Effect.fail<ReadFailure>({ reason: "too large", bytes: r.bytes }))))
+    catch: (e): ReadFailure => ({ code: "read-failed", reason: reasonOf(e) })
+  }).pipe(Effect.flatMap((r) => (typeof r === "string" ? Effect.succeed(r) : Effect.fail(r))))
 
 /** Loads a pipeline file (and the files it extends) and applies `--set` overrides. */
 export const loadPipeline = (file: string, overrides: ReadonlyArray<string>): Effect.Effect<ResolvedPipeline, PipelineError> =>
@@ -246,7 +362,7 @@ export const resolvePipelineText = (input: TextInput): Either.Either<ResolvedPip
   for (const [name, text] of Object.entries(input.files ?? {})) texts.set(path.resolve(cwd, name), text)
   const read: ReadText = (absolute) => {
     const text = texts.get(absolute)
-    return text === undefined ? Effect.fail({ reason: "no such file" }) : Effect.succeed(text)
+    return text === undefined ? Effect.fail({ code: "read-failed", reason: "no such file" }) : Effect.succeed(text)
   }
   return Effect.runSync(Effect.either(resolvePipeline(input.file, input.overrides ?? [], read, cwd)))
 }

@@ -6,11 +6,12 @@
  * same schema and checks as files; a value from a flag remembers the flag as its origin, so its
  * errors name the flag.
  */
-import { Either } from "effect"
-import { LineCounter, parseDocument, type Node as YamlNode } from "yaml"
+import * as Either from "effect/Either"
+import { LineCounter, type Node as YamlNode } from "yaml"
 import { type Diagnostic, diagnostic, type Origin } from "./diagnostic.ts"
-import { convert } from "./source.ts"
+import { convert, yamlProblems } from "./source.ts"
 import { describeNode, entry, formatPath, type MapNode, type Node, type Path, type PathSegment, scalar } from "./tree.ts"
+import { MAX_DEPTH, MAX_VALUES, parseYaml } from "./yaml-parse.ts"
 
 export interface PathError {
   readonly message: string
@@ -71,7 +72,7 @@ export const setPath = (
       node = { kind: "map", entries: [{ key: seg, keyOrigin: node.origin, value: { kind: "map", entries: [], origin: node.origin } }], origin: node.origin }
     }
     if (node.kind === "map") {
-      if (typeof seg !== "string") return Either.left(`${here} is a mapping; use a key, not [${seg}]`)
+      if (typeof seg !== "string") return Either.left(`${here === "" ? "the pipeline" : here} is a mapping; use a key, not [${seg}]`)
       const e = entry(node, seg)
       const next = last ? Either.right(value) : go(e?.value ?? ABSENT, i + 1)
       return Either.map(next, (v): Node => {
@@ -112,14 +113,21 @@ export const parseSetFlag = (flag: string): Either.Either<Override, Diagnostic> 
   const parsed = parsePath(flag.slice(0, eq))
   if (Either.isLeft(parsed)) return Either.left(diagnostic(origin(parsed.left.offset), "override-invalid", parsed.left.message))
   const valueText = flag.slice(eq + 1)
-  const lc = new LineCounter()
-  const doc = parseDocument(valueText, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, version: "1.2" })
   const valueStart = eq + 1
-  const problem = doc.errors[0] ?? doc.warnings[0]
-  if (problem !== undefined) {
-    return Either.left(
-      diagnostic(origin(valueStart + problem.pos[0]), "override-invalid", `cannot read the value '${valueText}': ${problem.message.split("\n")[0]}`, "quote strings that hold YAML punctuation, e.g. --set 'name=\"a: b\"'")
-    )
+  const yaml = parseYaml(valueText, new LineCounter())
+  if (yaml._tag === "TooDeep") {
+    return Either.left(diagnostic(origin(valueStart + yaml.offset), "too-deep", `the value nests mappings and lists deeper than ${MAX_DEPTH} levels`))
+  }
+  if (yaml._tag === "TooMany") return Either.left(diagnostic(origin(valueStart + yaml.offset), "too-large", `the value holds more than ${MAX_VALUES} values`))
+  const doc = yaml.doc
+  const error = doc.errors[0]
+  if (error !== undefined) {
+    const p = yamlProblems([error], yaml.tokens)[0]!
+    return Either.left(diagnostic(origin(valueStart + p.offset), "override-invalid", `cannot read the value: ${p.message}`, p.hint ?? "quote strings that hold YAML punctuation, e.g. --set 'name=\"a: b\"'"))
+  }
+  const warning = doc.warnings[0]
+  if (warning !== undefined) {
+    return Either.left(diagnostic(origin(valueStart + warning.pos[0]), "override-invalid", `cannot read the value: ${warning.message.split("\n")[0]}`, "--set values are plain YAML without tags"))
   }
   const contents = doc.contents as YamlNode | null
   const diagnostics: Diagnostic[] = []

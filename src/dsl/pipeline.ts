@@ -10,7 +10,7 @@
  * count, a stage order that makes sense, a weights reference to a phase that exists) live in
  * `checks.ts`; this file only says what each value may be on its own.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /** Annotation: how a value is described in "expected ..., got ..." messages. */
 export const ExpectedId: unique symbol = Symbol.for("rstn/dsl/expected")
@@ -29,30 +29,34 @@ declare module "effect/Schema" {
 // ---------------------------------------------------------------------------------------------
 // Values
 
+/**
+ * What a value may be, said once for both readers: `rstn validate`'s "expected ..., got ..."
+ * messages and the JSON Schema's description (which would otherwise be the refinement's name,
+ * e.g. "nonNegative" or "between(0, 1)"). A field's own description takes precedence there.
+ */
+const expects = (text: string) => ({ [ExpectedId]: text, description: text })
+
 const Int = Schema.Number.pipe(Schema.int())
-const PositiveInt = Int.pipe(Schema.positive()).annotations({ [ExpectedId]: "a positive integer" })
-const NonNegativeInt = Int.pipe(Schema.nonNegative()).annotations({ [ExpectedId]: "a non-negative integer" })
-const PositiveNumber = Schema.Number.pipe(Schema.positive()).annotations({ [ExpectedId]: "a positive number" })
-const NonNegativeNumber = Schema.Number.pipe(Schema.nonNegative()).annotations({ [ExpectedId]: "a non-negative number" })
+const PositiveInt = Int.pipe(Schema.positive()).annotations(expects("a positive integer"))
+const NonNegativeInt = Int.pipe(Schema.nonNegative()).annotations(expects("a non-negative integer"))
+const PositiveNumber = Schema.Number.pipe(Schema.positive()).annotations(expects("a positive number"))
+const NonNegativeNumber = Schema.Number.pipe(Schema.nonNegative()).annotations(expects("a non-negative number"))
 /** A probability or threshold. */
-const Fraction = Schema.Number.pipe(Schema.between(0, 1)).annotations({ [ExpectedId]: "a number in [0, 1]" })
+const Fraction = Schema.Number.pipe(Schema.between(0, 1)).annotations(expects("a number in [0, 1]"))
 /** Momentum, Adam's betas, dropout: 1 would never forget (or drop everything). */
-const OpenFraction = Schema.Number.pipe(Schema.greaterThanOrEqualTo(0), Schema.lessThan(1)).annotations({
-  [ExpectedId]: "a number in [0, 1)"
-})
-const PositiveFraction = Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(1)).annotations({
-  [ExpectedId]: "a number in (0, 1]"
-})
+const OpenFraction = Schema.Number.pipe(Schema.greaterThanOrEqualTo(0), Schema.lessThan(1)).annotations(expects("a number in [0, 1)"))
+const PositiveFraction = Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(1)).annotations(expects("a number in (0, 1]"))
 /**
  * A file or directory. Relative paths are resolved against the directory of the file that
  * declares them (a `--set` value or a default: the current directory; `run.dir`, an output, always
  * the current directory); see `resolve.ts`.
  */
-const FilePath = Schema.String.pipe(Schema.minLength(1)).annotations({ [ExpectedId]: "a path" })
-/** Names become directory names and node keys. */
-const Name = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)).annotations({
-  [ExpectedId]: "a name of letters, digits, '.', '_' or '-'"
-})
+const FilePath = Schema.String.pipe(Schema.minLength(1)).annotations(expects("a path"))
+/** Names become directory names (at most 255 bytes on common file systems) and node keys. */
+const Name = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/), Schema.maxLength(128)).annotations(
+  expects("a name of at most 128 letters, digits, '.', '_' or '-'")
+)
+const AtLeastTwo = Int.pipe(Schema.greaterThanOrEqualTo(2)).annotations(expects("an integer of at least 2"))
 
 export const View = Schema.Literal("X", "Y", "Z").annotations({
   description: "X, Y, Z: slicing along each volume axis (the paper's coronal, sagittal and axial views)"
@@ -65,9 +69,7 @@ export type View = typeof View.Type
 export const PhantomSource = Schema.Struct({
   kind: Schema.Literal("phantom"),
   dir: FilePath.annotations({ description: "Where the synthetic dataset is written on first use (Decathlon layout)." }),
-  cases: Schema.optionalWith(Int.pipe(Schema.greaterThanOrEqualTo(2)).annotations({ [ExpectedId]: "an integer of at least 2" }), {
-    default: () => 12
-  }),
+  cases: Schema.optionalWith(AtLeastTwo, { default: () => 12 }).annotations({ description: "Number of synthetic cases (at least 2)." }),
   size: Schema.optionalWith(Schema.Literal("small", "medium", "full"), { default: () => "small" as const }).annotations({
     description: "small ≈ 96x96x48, medium ≈ 192x192x96, full 512x512xL"
   }),
@@ -82,8 +84,8 @@ export const DecathlonSource = Schema.Struct({
 })
 
 export const CasePair = Schema.Struct({
-  image: FilePath,
-  label: FilePath,
+  image: FilePath.annotations({ description: "The CT volume (.nii or .nii.gz), relative to base." }),
+  label: FilePath.annotations({ description: "Its label volume, on the same grid, relative to base." }),
   id: Schema.optional(Name).annotations({ description: "Case id; default: derived from the image file name." })
 })
 
@@ -108,9 +110,7 @@ export const Dataset = Schema.Struct({
   window: Schema.optionalWith(Schema.Tuple(Schema.Number, Schema.Number), { default: () => [-100, 240] as const }).annotations({
     description: "HU window [low, high]: clip, then scale to [0, 1] (rstn-reference.md: [-100, 240])."
   }),
-  folds: Schema.optionalWith(Int.pipe(Schema.greaterThanOrEqualTo(2)).annotations({ [ExpectedId]: "an integer of at least 2" }), {
-    default: () => 4
-  }).annotations({ description: "Cross-validation folds over the cases in sorted order (paper: 4)." }),
+  folds: Schema.optionalWith(AtLeastTwo, { default: () => 4 }).annotations({ description: "Cross-validation folds over the cases in sorted order (paper: 4)." }),
   fold: Schema.optionalWith(
     Schema.Union(Schema.Literal("all"), Schema.Array(NonNegativeInt).pipe(Schema.minItems(1))).annotations({
       [ExpectedId]: "\"all\" or a non-empty list of fold indices"
@@ -198,7 +198,7 @@ const releaseSaliency = (): Saliency => ({
 })
 
 export const Jitter = Schema.Struct({
-  probability: Schema.optionalWith(Fraction, { default: () => 0.5 }),
+  probability: Schema.optionalWith(Fraction, { default: () => 0.5 }).annotations({ description: "Chance that a training crop's margin is drawn at random." }),
   max: Schema.optionalWith(NonNegativeInt, { default: () => 40 }).annotations({ description: "Largest margin drawn per side (reference: 2K = 40)." })
 })
 
@@ -218,14 +218,15 @@ export type Crop = typeof Crop.Type
 export const ConstantSchedule = Schema.Struct({ kind: Schema.Literal("constant") })
 export const StepSchedule = Schema.Struct({
   kind: Schema.Literal("step"),
-  every: PositiveInt,
+  every: PositiveInt.annotations({ description: "Multiply the learning rate by factor every this many units." }),
   unit: Schema.optionalWith(Schema.Literal("epochs", "iterations"), { default: () => "epochs" as const }),
-  factor: Schema.optionalWith(PositiveFraction, { default: () => 0.5 })
+  factor: Schema.optionalWith(PositiveFraction, { default: () => 0.5 }).annotations({ description: "Learning-rate multiplier at each step (0.5 halves it)." })
 })
 export const LrSchedule = Schema.Union(ConstantSchedule, StepSchedule)
 export type LrSchedule = typeof LrSchedule.Type
 
-const multiplier = (value: number) => Schema.optionalWith(NonNegativeNumber, { default: () => value })
+const multiplier = (value: number) =>
+  Schema.optionalWith(NonNegativeNumber, { default: () => value }).annotations({ description: "Learning-rate multiplier for this parameter group." })
 
 /** Per parameter group; the release's are the SGD defaults (rstn-reference.md "Training"). */
 const multipliers = (cw: number, cb: number, fw: number, fb: number, sw: number, sb: number) =>
@@ -242,19 +243,23 @@ const UniformMultipliers = multipliers(1, 1, 1, 1, 1, 1)
 
 export const Sgd = Schema.Struct({
   kind: Schema.Literal("sgd"),
-  lr: Schema.optionalWith(PositiveNumber, { default: () => 1e-5 }),
-  momentum: Schema.optionalWith(OpenFraction, { default: () => 0.99 }),
-  weightDecay: Schema.optionalWith(NonNegativeNumber, { default: () => 5e-4 }).pipe(Schema.fromKey("weight-decay")),
+  lr: Schema.optionalWith(PositiveNumber, { default: () => 1e-5 }).annotations({ description: "Base learning rate (reference: 1e-5)." }),
+  momentum: Schema.optionalWith(OpenFraction, { default: () => 0.99 }).annotations({ description: "Momentum (reference: 0.99)." }),
+  weightDecay: Schema.optionalWith(NonNegativeNumber, { default: () => 5e-4 })
+    .pipe(Schema.fromKey("weight-decay"))
+    .annotations({ description: "L2 weight decay (reference: 5e-4)." }),
   multipliers: Schema.optionalWith(ReleaseMultipliers, { default: () => Schema.decodeUnknownSync(ReleaseMultipliers)({}) })
 })
 
 export const Adam = Schema.Struct({
   kind: Schema.Literal("adam"),
-  lr: Schema.optionalWith(PositiveNumber, { default: () => 1e-3 }),
-  beta1: Schema.optionalWith(OpenFraction, { default: () => 0.9 }),
-  beta2: Schema.optionalWith(OpenFraction, { default: () => 0.999 }),
-  epsilon: Schema.optionalWith(PositiveNumber, { default: () => 1e-7 }),
-  weightDecay: Schema.optionalWith(NonNegativeNumber, { default: () => 0 }).pipe(Schema.fromKey("weight-decay")),
+  lr: Schema.optionalWith(PositiveNumber, { default: () => 1e-3 }).annotations({ description: "Base learning rate." }),
+  beta1: Schema.optionalWith(OpenFraction, { default: () => 0.9 }).annotations({ description: "Decay of the first-moment estimate." }),
+  beta2: Schema.optionalWith(OpenFraction, { default: () => 0.999 }).annotations({ description: "Decay of the second-moment estimate." }),
+  epsilon: Schema.optionalWith(PositiveNumber, { default: () => 1e-7 }).annotations({ description: "Added to the denominator for stability." }),
+  weightDecay: Schema.optionalWith(NonNegativeNumber, { default: () => 0 })
+    .pipe(Schema.fromKey("weight-decay"))
+    .annotations({ description: "L2 weight decay." }),
   multipliers: Schema.optionalWith(UniformMultipliers, { default: () => Schema.decodeUnknownSync(UniformMultipliers)({}) })
 })
 
@@ -287,14 +292,16 @@ export const Phase = Schema.Struct({
   saliency: Schema.optionalWith(Schema.Boolean, { default: () => false }).annotations({
     description: "Multiply the fine input by the saliency transform of the coarse map."
   }),
-  epochs: Schema.optional(PositiveInt),
-  iterations: Schema.optional(PositiveInt),
-  schedule: Schema.optional(LrSchedule).annotations({ description: "This phase's schedule; default: training.schedule." }),
-  lr: Schema.optional(PositiveNumber).annotations({ description: "This phase's base learning rate; default: the optimizer's." }),
+  epochs: Schema.optional(PositiveInt.annotations({ description: "Length in passes over the training slices; give epochs or iterations." })),
+  iterations: Schema.optional(PositiveInt.annotations({ description: "Length in training steps (batches); give epochs or iterations." })),
+  schedule: Schema.optional(LrSchedule.annotations({ description: "This phase's schedule; default: training.schedule." })),
+  lr: Schema.optional(PositiveNumber.annotations({ description: "This phase's base learning rate; default: the optimizer's." })),
   // Optional without a default, so pipelines that do not unroll keep their training keys.
-  unroll: Schema.optional(Unroll).annotations({
-    description: "Train the fine network on its own output too: passes after the first crop and weight by the previous pass (absent: one pass)."
-  })
+  unroll: Schema.optional(
+    Unroll.annotations({
+      description: "Train the fine network on its own output too: passes after the first crop and weight by the previous pass (absent: one pass)."
+    })
+  )
 })
 export type Phase = typeof Phase.Type
 
@@ -306,9 +313,9 @@ const releasePhases = (): ReadonlyArray<Phase> => [
 ]
 
 export const NoisyFineTune = Schema.Struct({
-  iterations: Schema.optional(PositiveInt),
-  epochs: Schema.optional(PositiveInt),
-  lr: Schema.optionalWith(PositiveNumber, { default: () => 1e-6 })
+  iterations: Schema.optional(PositiveInt.annotations({ description: "Length in training steps (paper: 40,000); give iterations or epochs." })),
+  epochs: Schema.optional(PositiveInt.annotations({ description: "Length in passes over the training slices; give iterations or epochs." })),
+  lr: Schema.optionalWith(PositiveNumber, { default: () => 1e-6 }).annotations({ description: "Learning rate (paper: 1e-6)." })
 })
 
 export const Training = Schema.Struct({
@@ -318,7 +325,7 @@ export const Training = Schema.Struct({
   loss: Schema.optionalWith(
     Schema.Struct({
       lambda: Schema.optionalWith(Fraction, { default: () => 1 / 3 }).annotations({ description: "Weight of the coarse DSC loss (reference: 1/3)." }),
-      epsilon: Schema.optionalWith(PositiveNumber, { default: () => 1e-6 })
+      epsilon: Schema.optionalWith(PositiveNumber, { default: () => 1e-6 }).annotations({ description: "Smoothing of the DSC loss's ratio." })
     }),
     { default: () => ({ lambda: 1 / 3, epsilon: 1e-6 }) }
   ),
@@ -327,7 +334,9 @@ export const Training = Schema.Struct({
   phases: Schema.optionalWith(Schema.Array(Phase).pipe(Schema.minItems(1)).annotations({ [ExpectedId]: "a non-empty list of phases" }), {
     default: releasePhases
   }),
-  batchSize: Schema.optionalWith(PositiveInt, { default: () => 1 }).pipe(Schema.fromKey("batch-size")),
+  batchSize: Schema.optionalWith(PositiveInt, { default: () => 1 })
+    .pipe(Schema.fromKey("batch-size"))
+    .annotations({ description: "Slices per training step (reference: 1)." }),
   sliceThreshold: Schema.optionalWith(PositiveFraction, { default: () => 0.98 })
     .pipe(Schema.fromKey("slice-threshold"))
     .annotations({ description: "Keep the largest floor(t x count) foreground slices (reference: 0.98)." }),
@@ -399,9 +408,11 @@ const cropStage = stage(
     }),
     margin: Schema.optionalWith(NonNegativeInt, { default: () => 20 }).annotations({ description: "K in testing (reference: 20)." }),
     // Optional without a default, so test stages that do not align keep their keys.
-    align: Schema.optional(Schema.Literal("none", "stride")).annotations({
-      description: "stride: grow the box to the fine network's stride grid, so a box moved by a pixel leaves the output unchanged (absent: none, the paper's exact box)."
-    })
+    align: Schema.optional(
+      Schema.Literal("none", "stride").annotations({
+        description: "stride: grow the box to the fine network's stride grid, so a box moved by a pixel leaves the output unchanged (absent: none, the paper's exact box)."
+      })
+    )
   },
   true
 )
@@ -409,7 +420,7 @@ const fineStage = stage("fine", { weights: Weights }, true)
 const fuseStage = stage(
   "fuse",
   {
-    threshold: Schema.optionalWith(Fraction, { default: () => 0.5 }),
+    threshold: Schema.optionalWith(Fraction, { default: () => 0.5 }).annotations({ description: "Probability above which a voxel is in the mask (reference: 0.5)." }),
     components: Schema.optionalWith(Schema.Literal("largest", "half-of-largest", "all"), { default: () => "largest" as const }).annotations({
       description: "largest 3D component (paper); half-of-largest keeps components at least half its size (release); all."
     }),
@@ -487,12 +498,16 @@ export const Evaluation = Schema.Struct({
 })
 
 export const Run = Schema.Struct({
-  backend: Schema.optionalWith(Schema.Literal("auto", "node-gpu", "node", "wasm", "cpu"), { default: () => "auto" as const }),
+  backend: Schema.optionalWith(Schema.Literal("auto", "node-gpu", "node", "wasm", "cpu"), { default: () => "auto" as const }).annotations({
+    description: "Tensor backend; auto tries node-gpu, node, wasm, then cpu (rstn doctor shows which work here)."
+  }),
   dir: Schema.optionalWith(FilePath, { default: () => "runs/{name}" }).annotations({
     description: "Run directory, relative to where rstn runs; {name} is replaced by the pipeline's name."
   }),
-  concurrency: Schema.optionalWith(PositiveInt, { default: () => 1 }),
-  onCaseError: Schema.optionalWith(Schema.Literal("skip", "stop"), { default: () => "skip" as const }).pipe(Schema.fromKey("on-case-error")),
+  concurrency: Schema.optionalWith(PositiveInt, { default: () => 1 }).annotations({ description: "Nodes run at the same time." }),
+  onCaseError: Schema.optionalWith(Schema.Literal("skip", "stop"), { default: () => "skip" as const })
+    .pipe(Schema.fromKey("on-case-error"))
+    .annotations({ description: "A case that fails: skip it and finish the others, or stop the run." }),
   maxVoxels: Schema.optionalWith(PositiveInt, { default: () => 200_000_000 })
     .pipe(Schema.fromKey("max-voxels"))
     .annotations({ description: "Refuse volumes larger than this (memory guard)." })

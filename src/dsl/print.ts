@@ -3,7 +3,7 @@
  * resolved, kebab-case keys; the output is itself a valid pipeline file. With `origins`, each
  * value carries a comment saying which file and line (or flag) set it, or that it is a default.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { Document, isMap, isScalar, isSeq, type Node as YamlNode } from "yaml"
 import type { ResolvedPipeline } from "./load.ts"
 import { Pipeline } from "./pipeline.ts"

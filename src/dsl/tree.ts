@@ -14,6 +14,8 @@ export interface ScalarNode {
   readonly kind: "scalar"
   readonly value: Scalar
   readonly origin: Origin
+  /** A number as written, when its value differs (9007199254740993 reads as ...992). */
+  readonly text?: string
 }
 export interface Entry {
   readonly key: string
@@ -32,9 +34,27 @@ export interface SeqNode {
 }
 export type Node = ScalarNode | MapNode | SeqNode
 
-export const scalar = (value: Scalar, origin: Origin): ScalarNode => ({ kind: "scalar", value, origin })
+export const scalar = (value: Scalar, origin: Origin, text?: string): ScalarNode =>
+  text === undefined ? { kind: "scalar", value, origin } : { kind: "scalar", value, origin, text }
 
-export const entry = (map: MapNode, key: string): Entry | undefined => map.entries.find((e) => e.key === key)
+/**
+ * Each mapping's entries by key, built on first lookup: checks and diagnostics look keys up
+ * once per problem, and a hostile file can hold tens of thousands of keys (a linear search each
+ * time took minutes). Mappings are never mutated, so the index stays right.
+ */
+const indexes = new WeakMap<MapNode, ReadonlyMap<string, Entry>>()
+
+export const entry = (map: MapNode, key: string): Entry | undefined => {
+  if (map.entries.length < 16) return map.entries.find((e) => e.key === key)
+  let index = indexes.get(map)
+  if (index === undefined) {
+    const byKey = new Map<string, Entry>()
+    // The first of repeated keys counts, as the parser reports the others.
+    for (const e of map.entries) if (!byKey.has(e.key)) byKey.set(e.key, e)
+    indexes.set(map, (index = byKey))
+  }
+  return index.get(key)
+}
 
 export const get = (map: MapNode, key: string): Node | undefined => entry(map, key)?.value
 
@@ -52,7 +72,9 @@ export const toPlain = (node: Node): unknown => {
       return node.items.map(toPlain)
     case "map": {
       const out: Record<string, unknown> = {}
-      for (const e of node.entries) out[e.key] = toPlain(e.value)
+      // Every key is data: `out["__proto__"] = ...` would set the object's prototype (and a
+      // `__proto__: { name: x }` would supply a missing name), so keys are defined, not assigned.
+      for (const e of node.entries) Object.defineProperty(out, e.key, { value: toPlain(e.value), enumerable: true, writable: true, configurable: true })
       return out
     }
   }
@@ -101,11 +123,21 @@ export const locate = (root: MapNode, path: Path, options: { readonly key?: bool
 export const formatPath = (path: Path): string =>
   path.reduce<string>((acc, seg) => (typeof seg === "number" ? `${acc}[${seg}]` : acc === "" ? seg : `${acc}.${seg}`), "")
 
+/**
+ * A string for a message, quoted: a long one (a whole misplaced document, a pasted blob, a key
+ * of a million characters) by its start only, so one problem stays one line.
+ */
+export const quoteShort = (s: string, quote: "'" | '"' = "'"): string => {
+  const shown = s.length > 60 ? s.slice(0, 40) : s
+  const quoted = quote === '"' ? JSON.stringify(shown) : `'${shown}'`
+  return s.length > 60 ? `${quoted.slice(0, -1)}...${quote} (${s.length} characters)` : quoted
+}
+
 /** Short description of a plain value for "got ..." in messages. */
 export const describeValue = (u: unknown): string => {
   if (u === null) return "null"
   if (u === undefined) return "nothing"
-  if (typeof u === "string") return JSON.stringify(u)
+  if (typeof u === "string") return quoteShort(u, '"')
   if (typeof u === "number" || typeof u === "boolean") return String(u)
   if (Array.isArray(u)) return u.length === 0 ? "an empty list" : "a list"
   if (typeof u === "object") return "a mapping"

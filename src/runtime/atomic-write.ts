@@ -3,7 +3,8 @@
  * are flushed to disk, and are renamed over the target, so a reader (or a resumed run after
  * kill -9) sees either the old file or the complete new one, never a partial one.
  */
-import { Data, Effect } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 

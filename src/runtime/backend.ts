@@ -19,12 +19,9 @@ import { didYouMean } from "../dsl/did-you-mean.ts"
 import { registerWasmKernels, wasmKernelNames } from "../ops/kernels/register.ts"
 import { relativeError } from "../ops/kernels/relative-error.ts"
 import { kernelCases } from "../ops/kernels/self-check.ts"
+import { backendChoices, type BackendChoice, type BackendName, backendNames } from "./backend-names.ts"
 
-export const backendNames = ["node-gpu", "node", "wasm", "cpu"] as const
-/** A concrete backend, in the order "auto" tries them. */
-export type BackendName = (typeof backendNames)[number]
-export type BackendChoice = "auto" | BackendName
-export const backendChoices: ReadonlyArray<BackendChoice> = ["auto", ...backendNames]
+export { backendChoices, backendNames, type BackendChoice, type BackendName } from "./backend-names.ts"
 
 /** The backend in use, for the run log and `run-started` event. */
 export interface BackendInfo {

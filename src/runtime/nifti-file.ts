@@ -4,6 +4,7 @@
  */
 import { Effect, Either } from "effect"
 import { Buffer, constants as bufferConstants } from "node:buffer"
+import { constants as fsConstants } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as zlib from "node:zlib"
 import {
@@ -26,6 +27,8 @@ import { atomicWrite, type WriteError } from "./atomic-write.ts"
 export interface ReadNiftiOptions {
   /** Refuse images with more voxels than this (default DEFAULT_MAX_VOXELS, 2^29). */
   readonly maxVoxels?: number
+  /** "one" (default): 3D volumes only, as pipelines read them; "any": up to 7D (`rstn inspect`). */
+  readonly volumes?: "one" | "any"
 }
 
 /** Enough of a file to decode its header, also through gzip (see ops/nifti/gzip.ts). */
@@ -64,10 +67,16 @@ interface FileBytes {
 
 const readBytes = (file: string, options: ReadNiftiOptions): Promise<FileBytes | NiftiError> =>
   (async () => {
-    const handle = await fs.open(file, "r")
+    // O_NONBLOCK: a named pipe would otherwise block the open until a writer comes; fstat then
+    // says what was opened, and anything but a regular file is refused before it is read.
+    const handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK)
     try {
       const stat = await handle.stat()
       if (stat.isDirectory()) return fileError(file, Object.assign(new Error("directory"), { code: "EISDIR" }))
+      if (!stat.isFile()) {
+        const what = stat.isFIFO() ? "a named pipe (FIFO)" : stat.isCharacterDevice() || stat.isBlockDevice() ? "a device" : "a special file"
+        return new NiftiError({ file, field: "file", reason: `it is ${what}, not a NIfTI file`, hint: "name a .nii or .nii.gz file" })
+      }
       if (stat.size > bufferConstants.MAX_LENGTH) {
         return new NiftiError({
           file,
@@ -78,7 +87,7 @@ const readBytes = (file: string, options: ReadNiftiOptions): Promise<FileBytes |
       }
       const prefix = new Uint8Array(Math.min(HEADER_PREFIX, stat.size))
       const prefixEnd = await readInto(handle, prefix, 0)
-      const header = decodeNiftiHeader(prefix.subarray(0, prefixEnd), { file, maxVoxels: options.maxVoxels })
+      const header = decodeNiftiHeader(prefix.subarray(0, prefixEnd), { file, maxVoxels: options.maxVoxels, volumes: options.volumes })
       if (Either.isLeft(header)) return header.left
       // Outside Buffer's pool, so the voxel data starts aligned and can be viewed in place.
       const bytes = Buffer.allocUnsafeSlow(stat.size)
@@ -112,7 +121,7 @@ export const readNiftiFile = (file: string, options: ReadNiftiOptions = {}): Eff
     const read = yield* Effect.promise(() => readBytes(file, options))
     if (read instanceof NiftiError) return yield* Effect.fail(read)
     if (!isGzip(read.bytes)) {
-      return yield* decodeNifti(read.bytes, { file, maxVoxels: options.maxVoxels, adoptBuffer: true })
+      return yield* decodeNifti(read.bytes, { file, maxVoxels: options.maxVoxels, volumes: options.volumes, adoptBuffer: true })
     }
     const inflated = yield* Effect.promise(() => inflate(file, read.bytes, read.header))
     if (inflated instanceof NiftiError) return yield* Effect.fail(inflated)

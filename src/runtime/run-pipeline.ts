@@ -70,7 +70,10 @@ export interface RunRequest {
   readonly pipeline: Pipeline
   /** Show the terminal UI (stdout is a TTY and --no-tui was not given). */
   readonly tui: boolean
-  /** Where plain log lines and the final summary go. */
+  /**
+   * Where plain log lines, dataset progress and the final summary go. Default: the summary and
+   * log lines on stdout, dataset progress on stderr (so stdout stays the run's own account).
+   */
   readonly out?: (line: string) => void
   /** The file system the run's store and event log use (tests inject faults); default the real one. */
   readonly fileSystem?: Layer.Layer<FileSystem>
@@ -144,7 +147,8 @@ export const runPipeline = (req: RunRequest) =>
         hint: `wait for it to finish, or stop it (kill -INT ${held.value.pid}) and resume`
       })
     }
-    const dataset = yield* prepareDataset(p, { generate: true, onProgress: (m) => process.stderr.write(`${m}\n`) })
+    const progress = req.out ?? ((line: string) => void process.stderr.write(`${line}\n`))
+    const dataset = yield* prepareDataset(p, { generate: true, onProgress: progress })
     const graph = yield* Either.match(compilePipeline(p, dataset), { onLeft: Effect.fail, onRight: Effect.succeed })
     const record: RunRecord = { file: req.file, overrides: [...req.overrides], pipeline: { ...p, run: { ...p.run, dir: runDir } } }
     yield* atomicWrite(path.join(runDir, PIPELINE_FILE), `${JSON.stringify(Schema.encodeSync(RunRecord)(record), null, 2)}\n`)
@@ -244,7 +248,8 @@ export const runPipeline = (req: RunRequest) =>
       out(fs.readFileSync(summary, "utf8").trimEnd())
       out("")
       out(`run directory: ${displayDir(runDir)} (summary.md, summary.json, cases.csv, predictions/)`)
-    } else if (result.resumeHint !== null) {
+    } else if (result.resumeHint !== null && ui !== undefined) {
+      // Without the UI the log's last line (run-finished) already said how to resume.
       out(`run ${result.status}; to resume: ${result.resumeHint}`)
     }
     return exitCode(result.status)

@@ -179,11 +179,15 @@ export const formatStatus = (r: RunStatusReport, options: { readonly all?: boole
       ? `running${owner}`
       : r.state === "died"
         ? "stopped without finishing (the process is gone)"
-        : r.state
+        : r.state === "interrupted"
+          ? "interrupted: stopped before finishing (Ctrl-C or SIGTERM)"
+          : r.state
   lines.push(`run ${r.runDir}: ${state}`)
+  // Only a run that completed "finished": a stopped or failed one ended without doing all its work.
+  const ended = r.state === "done" ? "finished" : r.state === "failed" ? "ended" : "stopped"
   const elapsed =
     r.finishedAt !== undefined
-      ? `, finished ${iso(r.finishedAt)} after ${formatDuration(r.finishedAt - r.startedAt)}`
+      ? `, ${ended} ${iso(r.finishedAt)} after ${formatDuration(r.finishedAt - r.startedAt)}`
       : options.now !== undefined && r.state === "running"
         ? `, running for ${formatDuration(options.now - r.startedAt)}`
         : ""

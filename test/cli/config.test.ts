@@ -3,7 +3,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, describe, expect, it, vi } from "vitest"
 import { parse, type ParsedArgs } from "../../src/cli/args.ts"
-import { configCommand } from "../../src/cli/commands/config.ts"
+import { run as config } from "../../src/cli/commands/config.ts"
+import { configSpec } from "../../src/cli/specs.ts"
 import { renderError } from "../../src/cli/render-error.ts"
 import { parse as parseYaml } from "yaml"
 
@@ -13,7 +14,7 @@ afterEach(() => vi.restoreAllMocks())
 const run = async (argv: ReadonlyArray<string>) => {
   const out: string[] = []
   vi.spyOn(process.stdout, "write").mockImplementation((s) => (out.push(String(s)), true))
-  const exit = await Effect.runPromiseExit(configCommand.run(parse(configCommand.spec, argv) as ParsedArgs))
+  const exit = await Effect.runPromiseExit(config(parse(configSpec, argv) as ParsedArgs))
   vi.restoreAllMocks()
   return { exit, out: out.join("") }
 }

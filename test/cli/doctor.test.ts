@@ -92,10 +92,10 @@ describe("rstn doctor", () => {
     expect(err).toContain("hint: run `npm install @tensorflow/tfjs-node-gpu@4.22.0`")
   })
 
-  it("--backend with a misspelt name fails at once with a did-you-mean", async () => {
+  it("--backend with a misspelt name is a usage error (exit 2) with a did-you-mean, before any probing", async () => {
     const { code, out, err } = await rstn("doctor", "--backend", "wsam")
-    expect(code).toBe(1)
+    expect(code).toBe(2)
     expect(out).toBe("")
-    expect(err).toBe("rstn: unknown backend 'wsam' in --backend\n  hint: did you mean 'wasm'? choose one of auto, node-gpu, node, wasm, cpu\n")
+    expect(err).toBe("rstn: --backend must be one of auto, node-gpu, node, wasm, cpu, got 'wsam'\n  hint: did you mean --backend wasm?\n")
   })
 })

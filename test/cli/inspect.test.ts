@@ -22,6 +22,9 @@ fs.writeFileSync(scaled, buildNifti({ version: 2, littleEndian: false, dims: [2,
 const garbage = path.join(dir, "garbage.nii.gz")
 fs.writeFileSync(garbage, new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))
 const missing = path.join(dir, "missing.nii")
+// A 4D series (2x2x2 voxels, 3 volumes) as nibabel's test data holds: stored 0..23.
+const series = path.join(dir, "series.nii")
+fs.writeFileSync(series, buildNifti({ dims: [2, 2, 2, 3] }))
 
 const inspect = async (files: string[], maxVoxels?: number) => {
   const stdout: string[] = []
@@ -66,6 +69,25 @@ describe("rstn inspect", () => {
     expect(stderr).toHaveLength(2)
     expect(stderr[0]).toBe(`rstn: cannot read ${missing}: no such file\n  hint: check the path (relative paths start at the current directory)`)
     expect(stderr[1]).toMatch(new RegExp(`^rstn: cannot read ${garbage}: gzip: .*\\n  hint: `))
+  })
+
+  it("shows a 4D file's header and the value range of all its volumes: inspecting is not running", async () => {
+    const { code, stdout, stderr } = await inspect([series])
+    expect([code, stderr]).toEqual([0, []])
+    expect(JSON.parse(stdout[0]!)).toMatchObject({ path: series, dims: [2, 2, 2, 3], min: 0, max: 23, mean: 11.5, nan_count: 0 })
+    // --max-voxels counts every volume.
+    expect((await inspect([series], 20)).stderr[0]).toContain("dim: 2x2x2x3 is 24 voxels, more than the limit of 20")
+  })
+
+  it("refuses a named pipe and a device at once instead of waiting on them", async () => {
+    const fifo = path.join(dir, "pipe.nii")
+    spawnSync("mkfifo", [fifo])
+    const { code, stderr } = await inspect([fifo, "/dev/zero"])
+    expect(code).toBe(1)
+    expect(stderr).toEqual([
+      `rstn: cannot read ${fifo}: it is a named pipe (FIFO), not a NIfTI file\n  hint: name a .nii or .nii.gz file`,
+      "rstn: cannot read /dev/zero: it is a device, not a NIfTI file\n  hint: name a .nii or .nii.gz file"
+    ])
   })
 
   it("refuses images above --max-voxels", async () => {

@@ -3,6 +3,7 @@ import * as fs from "node:fs"
 import { afterEach, describe, expect, it, vi } from "vitest"
 import { parse, UsageError } from "../../src/cli/args.ts"
 import { makePlanCommand, type PlannedPipeline } from "../../src/cli/commands/plan.ts"
+import { planSpec } from "../../src/cli/specs.ts"
 import { executeRunIn } from "../../src/runtime/run.ts"
 import { diamond, testHeader } from "../runtime/fixtures/graphs.ts"
 import { tempDir } from "../runtime/fixtures/temp.ts"
@@ -17,12 +18,12 @@ const loader = (runDir: string) => (_file: string, overrides: ReadonlyArray<stri
   })
 
 const runPlan = async (runDir: string, argv: string[]) => {
-  const command = makePlanCommand(loader(runDir))
-  const args = parse(command.spec, argv)
+  const run = makePlanCommand(loader(runDir))
+  const args = parse(planSpec, argv)
   if (args instanceof UsageError) throw args
   const out: string[] = []
   vi.spyOn(console, "log").mockImplementation((line: string) => void out.push(line))
-  const code = await Effect.runPromise(command.run(args))
+  const code = await Effect.runPromise(run(args))
   return { code, out: out.join("\n") }
 }
 
@@ -60,7 +61,7 @@ describe("rstn plan", () => {
   })
 
   it("declares its flags for parsing and help", () => {
-    const spec = makePlanCommand(loader("x")).spec
+    const spec = planSpec
     expect(Object.keys(spec.flags)).toEqual(["set", "run-dir", "json"])
     expect(parse(spec, ["p.yaml", "--run-dri", "x"])).toEqual(
       new UsageError({ command: "plan", message: "unknown flag --run-dri", hint: "did you mean --run-dir?" })

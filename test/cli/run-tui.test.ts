@@ -100,7 +100,7 @@ const readCsv = (file: string): Array<Record<string, string>> => {
 
 const runEvents = (runDir: string): ReadonlyArray<RunEvent> => parseEventLog(fs.readFileSync(eventsFile(runDir), "utf8")).events
 
-describe.runIf(toolRuns(TMUX, "rstn run in a terminal (tmux)"))("rstn run in a terminal (tmux)", () => {
+describe.runIf(toolRuns(TMUX))("rstn run in a terminal (tmux)", () => {
   beforeAll(requireTmux)
 
   describe("a tiny pipeline run to the end", () => {

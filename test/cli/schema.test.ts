@@ -5,7 +5,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach, describe, expect, it, vi } from "vitest"
 import { parse, type ParsedArgs } from "../../src/cli/args.ts"
-import { schemaCommand } from "../../src/cli/commands/schema.ts"
+import { run } from "../../src/cli/commands/schema.ts"
+import { schemaSpec } from "../../src/cli/specs.ts"
 
 afterEach(() => vi.restoreAllMocks())
 
@@ -13,7 +14,7 @@ describe("rstn schema", () => {
   it("prints a JSON Schema that ajv compiles and that describes the YAML keys", async () => {
     const out: string[] = []
     vi.spyOn(process.stdout, "write").mockImplementation((s) => (out.push(String(s)), true))
-    const code = await Effect.runPromise(schemaCommand.run(parse(schemaCommand.spec, []) as ParsedArgs))
+    const code = await Effect.runPromise(run(parse(schemaSpec, []) as ParsedArgs))
     vi.restoreAllMocks()
     expect(code).toBe(0)
     const schema = JSON.parse(out.join(""))
@@ -28,7 +29,7 @@ describe("rstn schema", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rstn-schema-"))
     try {
       const file = path.join(dir, "s.json")
-      await Effect.runPromise(schemaCommand.run(parse(schemaCommand.spec, ["--out", file]) as ParsedArgs))
+      await Effect.runPromise(run(parse(schemaSpec, ["--out", file]) as ParsedArgs))
       expect(JSON.parse(fs.readFileSync(file, "utf8")).$schema).toBe("http://json-schema.org/draft-07/schema#")
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })

@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { requireTool, type ExternalTool } from "../support/external-tool.ts"
+import { requireTool, TMUX } from "../support/external-tool.ts"
 
 export const BIN = fileURLToPath(new URL("../../bin/rstn.js", import.meta.url))
 export const ROOT = path.dirname(path.dirname(BIN))
@@ -16,10 +16,7 @@ export const ROOT = path.dirname(path.dirname(BIN))
 /** Printed by the shell after the command: `rstn-exit=<code>`. */
 export const EXIT_MARK = "rstn-exit="
 
-export const TMUX: ExternalTool = {
-  problem: () => (spawnSync("tmux", ["-V"]).status === 0 ? null : "tmux is not installed: the terminal UI tests drive `rstn` in a tmux pseudo-terminal"),
-  install: "apt-get install tmux"
-}
+export { TMUX }
 
 export const requireTmux = (): void => requireTool(TMUX)
 

@@ -177,7 +177,7 @@ describe("rstn watch (the CLI)", () => {
   })
 })
 
-describe.runIf(toolRuns(TMUX, "rstn watch in a terminal (tmux)"))("rstn watch in a terminal (tmux)", () => {
+describe.runIf(toolRuns(TMUX))("rstn watch in a terminal (tmux)", () => {
   beforeAll(requireTmux)
 
   it("shows the finished run, waits for q, then exits 0 without writing to the run directory", async () => {

@@ -17,3 +17,17 @@ describe("didYouMean for one-letter words", () => {
     expect(didYouMean("W", ["X", "Y", "Z"])).toBeUndefined()
   })
 })
+
+describe("didYouMean for compound names", () => {
+  it("takes a word that is a whole part of one name for that name, not for a closer short one", () => {
+    const backends = ["auto", "node-gpu", "node", "wasm", "cpu"]
+    expect(didYouMean("gpu", backends)).toBe("node-gpu")
+    expect(didYouMean("GPU", backends)).toBe("node-gpu")
+    expect(didYouMean("cpu", backends)).toBe("cpu")
+    expect(didYouMean("Node", backends)).toBe("node")
+    expect(didYouMean("wsam", backends)).toBe("wasm")
+  })
+  it("falls back to edit distance when the part is shared by several names", () => {
+    expect(didYouMean("weights", ["coarse-weights", "fine-weights", "weight"])).toBe("weight")
+  })
+})

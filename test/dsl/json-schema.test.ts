@@ -50,4 +50,33 @@ describe("pipeline JSON Schema", () => {
     // A list in a variant replaces the base's list, so its items must be complete.
     expect(errors({ extends: "./rstn-best.yaml", training: { phases: [{ epochs: 2 }] } })).toContain("/training/phases/0 must have required property 'name'")
   })
+
+  it("describes values for editors instead of naming refinements", () => {
+    const text = JSON.stringify(pipelineJsonSchema())
+    expect([...text.matchAll(/"title":"([^"]*)"/g)].map((m) => m[1])).toEqual(["rstn pipeline", "rstn pipeline"])
+    const schema = pipelineJsonSchema() as { properties: Record<string, { properties: Record<string, { description?: string }> }> }
+    expect(schema.properties.crop!.properties.margin!.description).toBe("K, training margin in pixels.")
+    expect(schema.properties.training!.properties["batch-size"]!.description).toBe("Slices per training step (reference: 1).")
+  })
+
+  it("gives integers the bounds rstn validate applies", () => {
+    const schema = pipelineJsonSchema() as { properties: Record<string, unknown> }
+    expect(schema.properties.seed).toMatchObject({ type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+    expect(errors({ extends: "./rstn-best.yaml", seed: 2 ** 53 })).toContain("/seed must be <= 9007199254740991")
+    expect(errors({ extends: "./rstn-best.yaml", training: { "batch-size": 0 } })).toContain("/training/batch-size must be >= 1")
+  })
+
+  it("says what it can of the cross-field checks: epochs xor iterations, reserved phase names", () => {
+    const phases = (...items: unknown[]) => ({ extends: "./rstn-best.yaml", training: { phases: items } })
+    expect(errors(phases({ name: "S", epochs: 2 }, { name: "J", iterations: 10 }))).toEqual([])
+    expect(errors(phases({ name: "S", epochs: 2, iterations: 10 }))).toContain("/training/phases/0 must match exactly one schema in oneOf")
+    expect(errors(phases({ name: "S" }))).toContain("/training/phases/0 must match exactly one schema in oneOf")
+    expect(errors(phases({ name: "noisy", epochs: 1 }))).toContain("/training/phases/0/name must NOT be valid")
+    expect(errors(phases({ name: "last", epochs: 1 }))).toContain("/training/phases/0/name must NOT be valid")
+    // A variant may change the noisy phase's rate alone (its base gives the length); a complete file may not.
+    expect(errors({ extends: "./rstn-best.yaml", training: { "noisy-fine-tune": { lr: 1e-7 } } })).toEqual([])
+    const doc = parse(fs.readFileSync(path.join(dir, "rstn-best.yaml"), "utf8"))
+    doc.training["noisy-fine-tune"] = { lr: 1e-7 }
+    expect(errors(doc)).toContain("/training/noisy-fine-tune must match exactly one schema in oneOf")
+  })
 })

@@ -40,7 +40,11 @@ const fakeNative = (gpu: boolean, version: string) => async () => {
     () => Object.assign(new Cpu(), { isGPUPackage: gpu, isUsingGpuDevice: false, firstUse: false }),
     3
   )
-  tf.copyRegisteredKernels("cpu", "tensorflow")
+  // Kernels outlive removeBackend: copying them all again would print one "already registered"
+  // warning per kernel, hundreds per test.
+  for (const kernel of tf.getKernelsForBackend("cpu")) {
+    if (tf.getKernel(kernel.kernelName, "tensorflow") === undefined) tf.registerKernel({ ...kernel, backendName: "tensorflow" })
+  }
   return { version }
 }
 

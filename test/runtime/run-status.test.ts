@@ -34,7 +34,7 @@ describe("runStatus", () => {
     expect(formatStatus(report)).toBe(
       [
         `run ${dir}: failed`,
-        "pipeline test (test.yaml), backend cpu, started 2025-01-02T03:04:05Z, finished 2025-01-02T03:05:35Z after 1 min 30 s",
+        "pipeline test (test.yaml), backend cpu, started 2025-01-02T03:04:05Z, ended 2025-01-02T03:05:35Z after 1 min 30 s",
         "training    2 done, 1 skipped (of 3)",
         "rounds      1 failed (of 1)",
         "  failed   fail bad: node bad cannot converge (hint: try more rounds)",
@@ -113,6 +113,27 @@ describe("runStatus", () => {
     )
     // status only reads
     expect(listFiles(dir).map((f) => [f, fs.statSync(path.join(dir, f)).mtimeMs])).toEqual(before)
+  })
+
+  it("says a run stopped by a signal was stopped, not finished", async () => {
+    const dir = tempDir()
+    const key = "cd".repeat(32)
+    const events: RunEvent[] = [
+      {
+        _tag: "run-started", at: T0, pipeline: "p", file: "p.yaml", runDir: dir, backend: "wasm", backendReason: "r", pid: 999_999_999,
+        nodes: [{ key, id: "train/loop", group: "training", label: "train loop", status: "pending" }], thresholds: [], maxRounds: 1
+      },
+      { _tag: "node-started", at: T0 + 1, key },
+      { _tag: "run-finished", at: T0 + 61_000, status: "interrupted", summary: null, coarse: null, failedCases: [], resumeHint: `rstn resume ${dir}` }
+    ]
+    fs.writeFileSync(path.join(dir, "events.jsonl"), events.map((e) => `${encodeLine(e)}\n`).join(""))
+    const text = formatStatus(await status(dir))
+    expect(text.split("\n").slice(0, 2)).toEqual([
+      `run ${dir}: interrupted: stopped before finishing (Ctrl-C or SIGTERM)`,
+      "pipeline p (p.yaml), backend wasm, started 2025-01-02T03:04:05Z, stopped 2025-01-02T03:05:06Z after 1 min 01 s"
+    ])
+    expect(text).not.toMatch(/finished/)
+    expect(text.match(/to resume: /g)).toHaveLength(1)
   })
 
   it("fails clearly on a directory that holds no run", async () => {

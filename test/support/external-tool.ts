@@ -1,32 +1,75 @@
 /**
- * Tests that need a tool from outside npm (Debian's nibabel, nifti_tool, tmux). On a developer's
- * fresh machine a missing tool skips them with a notice naming the package; under CI=true, where
- * .ci/run installs every tool, it fails them, so CI can never pass by skipping.
+ * Tools from outside npm that some tests need: Debian's nibabel and nifti_tool (independent
+ * NIfTI implementations the interop tests check our files against) and tmux (a pseudo-terminal
+ * for the terminal UI tests). On a developer's fresh machine a missing tool skips its tests, and
+ * the test run prints one notice naming every missing tool and its Debian package (the global
+ * setup, `missingToolsNotice`). Under CI=true, where .ci/run installs every tool, they fail
+ * instead, so CI can never pass by skipping.
  */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
 
-/** A tool the tests need: how to tell that it is missing, and how to install it. */
+/** A tool the tests need: how to tell that it is missing, and the Debian package that has it. */
 export interface ExternalTool {
+  readonly name: string
   /** null when the tool works; otherwise why not. */
   readonly problem: () => string | null
-  /** e.g. "apt-get install tmux". */
-  readonly install: string
+  readonly debianPackage: string
 }
 
-const missing = (tool: ExternalTool): string | null => {
-  const p = tool.problem()
-  return p === null ? null : `${p}; install it with \`${tool.install}\` (.ci/run does)`
+/** Debian's Python, which has nibabel; the python3 first on PATH may not. */
+export const PYTHON = "/usr/bin/python3"
+
+export const NIBABEL: ExternalTool = {
+  name: "nibabel",
+  problem: () => {
+    const r = fs.existsSync(PYTHON) ? spawnSync(PYTHON, ["-c", "import nibabel, numpy"], { encoding: "utf8" }) : undefined
+    return r?.status === 0 ? null : `${PYTHON} cannot import nibabel${r ? ` (${r.stderr.trim().split("\n").at(-1)})` : ""}`
+  },
+  debianPackage: "python3-nibabel"
+}
+
+export const NIFTI_TOOL: ExternalTool = {
+  name: "nifti_tool",
+  problem: () => {
+    const r = spawnSync("nifti_tool", ["-ver"], { encoding: "utf8" })
+    return r.error === undefined && r.status === 0 ? null : "nifti_tool is missing"
+  },
+  debianPackage: "nifti-bin"
+}
+
+export const TMUX: ExternalTool = {
+  name: "tmux",
+  problem: () => (spawnSync("tmux", ["-V"]).status === 0 ? null : "tmux is missing: the terminal UI tests drive `rstn` in a tmux pseudo-terminal"),
+  debianPackage: "tmux"
+}
+
+export const EXTERNAL_TOOLS: ReadonlyArray<ExternalTool> = [NIFTI_TOOL, NIBABEL, TMUX]
+
+const problems = new Map<ExternalTool, string | null>()
+/** Each tool is probed once per process (starting Python to import nibabel takes a while). */
+const problemOf = (tool: ExternalTool): string | null => {
+  if (!problems.has(tool)) problems.set(tool, tool.problem())
+  return problems.get(tool)!
 }
 
 /** Throws the tool's problem: for a beforeAll, so a CI run without the tool fails saying why. */
 export const requireTool = (tool: ExternalTool): void => {
-  const p = missing(tool)
-  if (p !== null) throw new Error(p)
+  const p = problemOf(tool)
+  if (p !== null) throw new Error(`${p}; install it with \`apt-get install ${tool.debianPackage}\` (.ci/run does)`)
 }
 
-/** Whether the tests needing `tool` run here; prints the notice when they are skipped. */
-export const toolRuns = (tool: ExternalTool, what: string): boolean => {
-  const p = missing(tool)
-  if (p === null || process.env.CI === "true") return true
-  console.warn(`[skipped] ${what}: ${p}`)
-  return false
+/** Whether the tests needing `tool` run here (always under CI=true, where they must). */
+export const toolRuns = (tool: ExternalTool): boolean => process.env.CI === "true" || problemOf(tool) === null
+
+/** The one notice a test run prints when tools are missing here, or null. */
+export const missingToolsNotice = (): string | null => {
+  if (process.env.CI === "true") return null
+  const missing = EXTERNAL_TOOLS.filter((t) => problemOf(t) !== null)
+  if (missing.length === 0) return null
+  return [
+    `[skipped] tests that need ${missing.map((t) => t.name).join(", ")}: not installed here.`,
+    ...missing.map((t) => `  ${t.name}: ${problemOf(t)}`),
+    `  To run them: apt-get install ${missing.map((t) => t.debianPackage).join(" ")} (CI=true makes them required; .ci/run installs them).`
+  ].join("\n")
 }

@@ -6,37 +6,18 @@
  */
 import { Effect } from "effect"
 import * as os from "node:os"
-import { booleanFlag, type CommandSpec, type ParsedArgs, stringFlag } from "../args.ts"
-import type { Command } from "../command.ts"
+import { booleanFlag, type ParsedArgs, stringFlag } from "../args.ts"
+import type { Run } from "../command.ts"
 import {
   autoChoice,
   type BackendStatus,
+  type BackendChoice,
   BackendUnavailable,
-  backendChoices,
-  parseBackendChoice,
   probeBackends,
   verifyWasmKernels,
   type Importer,
   type KernelCheck
 } from "../../runtime/backend.ts"
-
-export const spec: CommandSpec = {
-  name: "doctor",
-  summary: "Show which tensor backends work on this machine and what to install for the others.",
-  positionals: "",
-  maxPositionals: 0,
-  flags: {
-    json: { kind: "boolean", description: "Print the report as one JSON object." },
-    backend: {
-      kind: "string",
-      placeholder: "NAME",
-      description: `Also fail unless this backend is usable (${backendChoices.join(" | ")}).`
-    }
-  },
-  details:
-    "Backends are tried in the order `--backend auto` uses: tfjs-node-gpu, tfjs-node, wasm, cpu.\n" +
-    "On wasm, rstn's gradient kernels are checked against the cpu backend."
-}
 
 export interface DoctorReport {
   readonly node: string
@@ -92,11 +73,10 @@ export const report = (options: { readonly importer?: Importer } = {}) =>
     return result
   })
 
-const run = (args: ParsedArgs) =>
+export const run: Run = (args: ParsedArgs) =>
   Effect.gen(function* () {
-    const wanted = stringFlag(args, "backend")
-    // Validate the name before the (slow) probing, so a typo fails at once.
-    const choice = wanted === undefined ? undefined : yield* parseBackendChoice(wanted, "--backend")
+    // A name, checked against the backend names when the flags were parsed (before the slow probing).
+    const choice = stringFlag(args, "backend") as BackendChoice | undefined
     const r = yield* report()
     process.stdout.write((booleanFlag(args, "json") ? JSON.stringify(r, null, 2) : renderReport(r)) + "\n")
     if (choice !== undefined && choice !== "auto") {
@@ -113,5 +93,3 @@ const run = (args: ParsedArgs) =>
     const failed = r.kernelChecks?.filter((c) => !c.ok) ?? []
     return failed.length > 0 ? 1 : 0
   })
-
-export const doctorCommand: Command = { spec, run }

@@ -1,27 +1,17 @@
-/** Every `rstn` command, in the order `rstn --help` lists them. */
+/** Every `rstn` command, in the order `rstn --help` lists them: the order a user meets them. */
 import type { Command } from "../command.ts"
-import { runCommand } from "./run.ts"
-import { resumeCommand } from "./resume.ts"
-import { planCommand } from "./plan-pipeline.ts"
-import { statusCommand } from "./status.ts"
-import { inspectCommand } from "./inspect.ts"
-import { phantomCommand } from "./phantom.ts"
-import { watchCommand } from "./watch.ts"
-import { validateCommand } from "./validate.ts"
-import { schemaCommand } from "./schema.ts"
-import { configCommand } from "./config.ts"
-import { doctorCommand } from "./doctor.ts"
+import * as Specs from "../specs.ts"
 
 export const commands: ReadonlyArray<Command> = [
-  runCommand,
-  resumeCommand,
-  statusCommand,
-  watchCommand,
-  planCommand,
-  validateCommand,
-  configCommand,
-  schemaCommand,
-  phantomCommand,
-  inspectCommand,
-  doctorCommand
+  { spec: Specs.runSpec, load: async () => (await import("./run.ts")).run },
+  { spec: Specs.resumeSpec, load: async () => (await import("./resume.ts")).run },
+  { spec: Specs.statusSpec, load: async () => (await import("./status.ts")).run },
+  { spec: Specs.watchSpec, load: async () => (await import("./watch.ts")).run },
+  { spec: Specs.planSpec, load: async () => (await import("./plan-pipeline.ts")).run },
+  { spec: Specs.validateSpec, load: async () => (await import("./validate.ts")).run },
+  { spec: Specs.configSpec, load: async () => (await import("./config.ts")).run },
+  { spec: Specs.schemaSpec, load: async () => (await import("./schema.ts")).run },
+  { spec: Specs.phantomSpec, load: async () => (await import("./phantom.ts")).run },
+  { spec: Specs.inspectSpec, load: async () => (await import("./inspect.ts")).run },
+  { spec: Specs.doctorSpec, load: async () => (await import("./doctor.ts")).run }
 ]

@@ -5,34 +5,12 @@
  * file failed.
  */
 import { Effect, Either } from "effect"
-import { DEFAULT_MAX_VOXELS, type NiftiError, type NiftiImage } from "../../ops/nifti/index.ts"
+import type { NiftiError, NiftiImage } from "../../ops/nifti/index.ts"
 import type { VoxelArray } from "../../ops/volume.ts"
 import { readNiftiFile } from "../../runtime/nifti-file.ts"
-import { type CommandSpec, numberFlag } from "../args.ts"
-import type { Command } from "../command.ts"
+import { numberFlag } from "../args.ts"
+import type { Run } from "../command.ts"
 import { renderError } from "../render-error.ts"
-
-export const inspectSpec: CommandSpec = {
-  name: "inspect",
-  summary: "Show what rstn reads from NIfTI files: header, geometry, value range (JSON lines).",
-  positionals: "FILE...",
-  minPositionals: 1,
-  flags: {
-    "max-voxels": {
-      kind: "number",
-      placeholder: "N",
-      description: "Refuse images with more voxels than this.",
-      default: DEFAULT_MAX_VOXELS
-    }
-  },
-  details: [
-    "Reads .nii and .nii.gz, NIfTI-1 and NIfTI-2, either byte order. Prints per file one JSON object:",
-    "path, version, datatype, byte_order, dims, pixdim, spacing, affine (4x4, rows; sform if",
-    "sform_code > 0, else qform if qform_code > 0, else pixdim), qform_code, sform_code, scl_slope,",
-    "scl_inter, scaled, and min/max/mean of the voxel values after scaling (NaN voxels are left out",
-    "and counted in nan_count). Exit code 1 if any file could not be read."
-  ].join("\n")
-}
 
 export interface ValueStats {
   readonly min: number | null
@@ -97,12 +75,13 @@ export interface InspectOutput {
 /** Inspects each file in turn (one image in memory at a time); returns the exit code. */
 export const runInspect = (
   files: ReadonlyArray<string>,
-  options: { readonly maxVoxels?: number },
+  options: { readonly maxVoxels?: number | undefined },
   out: InspectOutput
 ): Effect.Effect<number> =>
   Effect.map(
     Effect.forEach(files, (file) =>
-      Effect.map(Effect.either(readNiftiFile(file, options)), (result: Either.Either<NiftiImage, NiftiError>) => {
+      // Looking is not running: a 4D file is shown (pipelines refuse it where they read it).
+      Effect.map(Effect.either(readNiftiFile(file, { ...options, volumes: "any" })), (result: Either.Either<NiftiImage, NiftiError>) => {
         if (Either.isLeft(result)) {
           out.stderr(renderError(result.left))
           return false
@@ -114,15 +93,12 @@ export const runInspect = (
     (oks) => (oks.every(Boolean) ? 0 : 1)
   )
 
-export const inspectCommand: Command = {
-  spec: inspectSpec,
-  run: (args) =>
-    runInspect(
-      args.positionals,
-      { maxVoxels: numberFlag(args, "max-voxels") },
-      {
-        stdout: (line) => process.stdout.write(line + "\n"),
-        stderr: (line) => process.stderr.write(line + "\n")
-      }
-    )
-}
+export const run: Run = (args) =>
+  runInspect(
+    args.positionals,
+    { maxVoxels: numberFlag(args, "max-voxels") },
+    {
+      stdout: (line) => process.stdout.write(line + "\n"),
+      stderr: (line) => process.stderr.write(line + "\n")
+    }
+  )

@@ -6,32 +6,8 @@ import { Effect } from "effect"
 import { didYouMean } from "../../dsl/did-you-mean.ts"
 import { PHANTOM_SIZES, type PhantomSize } from "../../ops/phantom/grid.ts"
 import { writePhantomDataset } from "../../runtime/phantom-dataset.ts"
-import { type CommandSpec, numberFlag, stringFlag, UsageError } from "../args.ts"
-import type { Command } from "../command.ts"
-
-export const phantomSpec: CommandSpec = {
-  name: "phantom",
-  summary: "Write a synthetic abdominal CT dataset with a pancreas-like target (Decathlon layout).",
-  positionals: "OUT",
-  minPositionals: 1,
-  maxPositionals: 1,
-  flags: {
-    cases: { kind: "number", placeholder: "N", description: "Number of cases.", default: 20 },
-    seed: { kind: "number", placeholder: "S", description: "Seed; case i depends only on (seed, i, size).", default: 0 },
-    size: {
-      kind: "string",
-      placeholder: "SIZE",
-      description: "small (96x96x48), medium (192x192x96) or full (512x512xL, L in 181..466).",
-      default: "small"
-    }
-  },
-  details: [
-    "Writes OUT/dataset.json, OUT/imagesTr/case_NNN.nii.gz (int16 HU) and OUT/labelsTr/case_NNN.nii.gz",
-    "(uint8, 1 = target). OUT must be new, empty or an earlier phantom dataset. Rerunning with the same",
-    "arguments keeps the cases already written and completes an interrupted run; the files are the same",
-    "bytes either way."
-  ].join("\n")
-}
+import { numberFlag, stringFlag, UsageError } from "../args.ts"
+import type { Run } from "../command.ts"
 
 export interface PhantomRequest {
   readonly out: string
@@ -66,16 +42,13 @@ export const runPhantom = (request: PhantomRequest, stdout: (line: string) => vo
     return 0
   })
 
-export const phantomCommand: Command = {
-  spec: phantomSpec,
-  run: (args) =>
-    runPhantom(
-      {
-        out: args.positionals[0]!,
-        cases: numberFlag(args, "cases") ?? 20,
-        seed: numberFlag(args, "seed") ?? 0,
-        size: stringFlag(args, "size") ?? "small"
-      },
-      (line) => process.stdout.write(line + "\n")
-    )
-}
+export const run: Run = (args) =>
+  runPhantom(
+    {
+      out: args.positionals[0]!,
+      cases: numberFlag(args, "cases") ?? 20,
+      seed: numberFlag(args, "seed") ?? 0,
+      size: stringFlag(args, "size") ?? "small"
+    },
+    (line) => process.stdout.write(line + "\n")
+  )

@@ -5,7 +5,7 @@ import { compilePipeline } from "../../runtime/compile.ts"
 import { prepareDataset } from "../../runtime/pipeline-dataset.ts"
 import { makePlanCommand } from "./plan.ts"
 
-export const planCommand = makePlanCommand((file, overrides) =>
+export const run = makePlanCommand((file, overrides) =>
   Effect.gen(function* () {
     const { pipeline } = yield* loadPipeline(file, overrides)
     // Lists the cases without generating or reading any data.

@@ -12,8 +12,8 @@ import { FileSystem } from "../../runtime/file-system.ts"
 import type { Graph } from "../../runtime/graph.ts"
 import { explainPlan, formatPlan, type PlanEntry } from "../../runtime/plan.ts"
 import { displayDir } from "../../runtime/run.ts"
-import { booleanFlag, type CommandSpec, listFlag, stringFlag } from "../args.ts"
-import type { Command } from "../command.ts"
+import { booleanFlag, listFlag, stringFlag } from "../args.ts"
+import type { Run } from "../command.ts"
 
 export interface PlannedPipeline {
   // The plan reads only ids, keys, configs and labels: node code never runs here.
@@ -25,20 +25,6 @@ export interface PlannedPipeline {
 /** Loads and compiles a pipeline file with `--set` overrides. */
 export type LoadGraph<E> = (file: string, overrides: ReadonlyArray<string>) => Effect.Effect<PlannedPipeline, E>
 
-export const planSpec: CommandSpec = {
-  name: "plan",
-  summary: "Show which nodes a run would reuse, run, or re-run, and why.",
-  positionals: "FILE",
-  minPositionals: 1,
-  maxPositionals: 1,
-  flags: {
-    set: { kind: "string", multiple: true, placeholder: "KEY=VALUE", description: "Override a pipeline key, as for rstn run." },
-    "run-dir": { kind: "string", placeholder: "DIR", description: "Plan against this run directory instead of the pipeline's run.dir." },
-    json: { kind: "boolean", description: "Print the plan as JSON." }
-  },
-  details: "A node is cached when its outputs exist under its key (a hash of the configuration it reads and its inputs' keys)."
-}
-
 /** The plan as plain JSON (a missing last failure as null). */
 export const planJson = (runDir: string, entries: ReadonlyArray<PlanEntry>): string =>
   JSON.stringify(
@@ -47,9 +33,9 @@ export const planJson = (runDir: string, entries: ReadonlyArray<PlanEntry>): str
     2
   )
 
-export const makePlanCommand = <E>(load: LoadGraph<E>): Command => ({
-  spec: planSpec,
-  run: (args) =>
+export const makePlanCommand =
+  <E>(load: LoadGraph<E>): Run =>
+  (args) =>
     Effect.gen(function* () {
       const planned = yield* load(args.positionals[0]!, listFlag(args, "set"))
       const runDir = stringFlag(args, "run-dir") ?? planned.runDir
@@ -57,4 +43,3 @@ export const makePlanCommand = <E>(load: LoadGraph<E>): Command => ({
       yield* Console.log(booleanFlag(args, "json") ? planJson(runDir, entries) : formatPlan(entries, displayDir(runDir)))
       return 0
     }).pipe(Effect.provide(FileSystem.layer))
-})

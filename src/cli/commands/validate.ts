@@ -1,36 +1,53 @@
-/** `rstn validate FILE... [--set PATH=VALUE]`: checks pipeline files without running anything. */
-import { Effect, Either } from "effect"
-import { booleanFlag, listFlag } from "../args.ts"
-import type { Command } from "../command.ts"
-import { renderError } from "../render-error.ts"
+/** `rstn validate FILE... [--set PATH=VALUE] [--format text|json|github]`: checks pipeline files without running anything. */
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import type { Diagnostic } from "../../dsl/diagnostic.ts"
 import { loadPipeline } from "../../dsl/load.ts"
+import { booleanFlag, listFlag, stringFlag, UsageError } from "../args.ts"
+import type { Run } from "../command.ts"
+import { renderAnnotation, renderLocated } from "../render-error.ts"
 
-export const validateCommand: Command = {
-  spec: {
-    name: "validate",
-    summary: "Check pipeline files (schema, extends, overrides, stage order) without running them.",
-    positionals: "FILE...",
-    minPositionals: 1,
-    flags: {
-      set: { kind: "string", multiple: true, placeholder: "PATH=VALUE", description: "Override a key in every file, e.g. training.batch-size=4." },
-      json: { kind: "boolean", description: "Print the results as JSON on stdout: [{ file, ok, diagnostics }]." }
-    },
-    details:
-      "Prints every problem as file:line:col: message (hint) and exits 1 if any file has one, 0 when all are valid,\nso it can run in CI. Files that `extends` others are checked merged with their bases."
-  },
-  run: (args) =>
-    Effect.gen(function* () {
-      const sets = listFlag(args, "set")
-      const json = booleanFlag(args, "json")
-      const results: Array<{ file: string; ok: boolean; diagnostics: ReadonlyArray<unknown> }> = []
-      for (const file of args.positionals) {
-        const r = yield* Effect.either(loadPipeline(file, sets))
-        results.push({ file, ok: Either.isRight(r), diagnostics: Either.isLeft(r) ? r.left.diagnostics : [] })
-        if (json) continue
-        if (Either.isRight(r)) yield* Effect.sync(() => process.stdout.write(`${file}: ok\n`))
-        else yield* Effect.sync(() => process.stderr.write(`${renderError(r.left)}\n`))
-      }
-      if (json) yield* Effect.sync(() => process.stdout.write(`${JSON.stringify(results, null, 2)}\n`))
-      return results.every((r) => r.ok) ? 0 : 1
-    })
+export type Format = "text" | "json" | "github"
+
+export interface FileResult {
+  readonly file: string
+  readonly ok: boolean
+  readonly diagnostics: ReadonlyArray<Diagnostic>
 }
+
+/**
+ * The results in a format. text: `file: ok` on stdout, problems as `file:line:col: message`
+ * on stderr; json: one document on stdout; github: `file: ok` and one workflow command per
+ * problem, all on stdout, where the Actions runner reads them.
+ */
+export const renderResults = (results: ReadonlyArray<FileResult>, format: Format): { readonly stdout: string; readonly stderr: string } => {
+  if (format === "json") return { stdout: `${JSON.stringify(results, null, 2)}\n`, stderr: "" }
+  let stdout = ""
+  let stderr = ""
+  for (const r of results) {
+    if (r.ok) stdout += `${r.file}: ok\n`
+    else if (format === "github") stdout += r.diagnostics.map((d) => `${renderAnnotation(d)}\n`).join("")
+    else stderr += r.diagnostics.map((d) => `${renderLocated(d)}\n`).join("")
+  }
+  return { stdout, stderr }
+}
+
+export const run: Run = (args) =>
+  Effect.gen(function* () {
+    const format = (stringFlag(args, "format") ?? "text") as Format
+    if (booleanFlag(args, "json") && format !== "text" && format !== "json") {
+      return yield* new UsageError({ command: "validate", message: `--json and --format ${format} ask for two formats`, hint: "give one of them" })
+    }
+    const sets = listFlag(args, "set")
+    const results: FileResult[] = []
+    for (const file of args.positionals) {
+      const r = yield* Effect.either(loadPipeline(file, sets))
+      results.push({ file, ok: Either.isRight(r), diagnostics: Either.isLeft(r) ? r.left.diagnostics : [] })
+    }
+    const out = renderResults(results, booleanFlag(args, "json") ? "json" : format)
+    yield* Effect.sync(() => {
+      process.stdout.write(out.stdout)
+      process.stderr.write(out.stderr)
+    })
+    return results.every((r) => r.ok) ? 0 : 1
+  })

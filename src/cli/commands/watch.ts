@@ -12,7 +12,7 @@ import { decodeLine } from "../../runtime/events.ts"
 import { reduceAll } from "../../../tui/reduce.ts"
 import type { UiEvent } from "../../../tui/ui-event.ts"
 import { booleanFlag, numberFlag } from "../args.ts"
-import type { Command } from "../command.ts"
+import type { Run } from "../command.ts"
 
 export class WatchError extends Data.TaggedError("WatchError")<{
   readonly file: string
@@ -236,36 +236,18 @@ const live = (file: string, pollMs: number) =>
     })
   })
 
-export const watchCommand: Command = {
-  spec: {
-    name: "watch",
-    summary: "Show a run's progress from its events.jsonl, live or finished.",
-    positionals: "RUN_DIR",
-    minPositionals: 1,
-    maxPositionals: 1,
-    details:
-      "Attaches the terminal UI to a run started elsewhere and follows it as it goes; it never writes\n" +
-      "to the run directory. q leaves (the run goes on), tab switches panels, arrows and PgUp/PgDn\n" +
-      "scroll, left/right move through the rounds. When stdout is not a terminal it prints the\n" +
-      "current state once, as --once does.",
-    flags: {
-      once: { kind: "boolean", description: "Print the current state (the summary of a finished run) and exit." },
-      poll: { kind: "number", description: "How often to look for new events, in milliseconds.", placeholder: "MS", default: 250 }
-    }
-  },
-  run: (args) =>
-    Effect.gen(function* () {
-      const file = yield* locateEventsFile(args.positionals[0]!)
-      const stdout = process.stdout
-      if (booleanFlag(args, "once") || !stdout.isTTY) {
-        const state = yield* snapshot(file)
-        const { renderSnapshot } = yield* Effect.promise(loadUi)
-        // Not a terminal: wide enough for ten rounds (rstn-reference.md: T = 10) side by side.
-        const columns = stdout.isTTY ? stdout.columns : Number(process.env.COLUMNS) || 160
-        stdout.write(renderSnapshot(state, { columns, now: Date.now() }) + "\n")
-        return 0
-      }
-      yield* live(file, Math.max(20, numberFlag(args, "poll") ?? 250))
+export const run: Run = (args) =>
+  Effect.gen(function* () {
+    const file = yield* locateEventsFile(args.positionals[0]!)
+    const stdout = process.stdout
+    if (booleanFlag(args, "once") || !stdout.isTTY) {
+      const state = yield* snapshot(file)
+      const { renderSnapshot } = yield* Effect.promise(loadUi)
+      // Not a terminal: wide enough for ten rounds (rstn-reference.md: T = 10) side by side.
+      const columns = stdout.isTTY ? stdout.columns : Number(process.env.COLUMNS) || 160
+      stdout.write(renderSnapshot(state, { columns, now: Date.now() }) + "\n")
       return 0
-    })
-}
+    }
+    yield* live(file, Math.max(20, numberFlag(args, "poll") ?? 250))
+    return 0
+  })

@@ -17,6 +17,10 @@ import { NiftiError } from "./nifti-error.ts"
 
 export interface NiftiImage {
   readonly header: NiftiHeaderInfo
+  /**
+   * The image as a volume. A file of more than 3 dimensions (read with `volumes: "any"`) has
+   * the first volume's shape and geometry, and data holding every voxel of every volume.
+   */
   readonly volume: Volume
 }
 
@@ -82,8 +86,8 @@ const describeSize = (h: NiftiHeaderInfo): string =>
 /** Voxel values as a typed array: a view when possible, swapped or scaled when required. */
 const voxelData = (buf: Uint8Array, h: NiftiHeaderInfo, owned: boolean): VoxelArray => {
   const dt = datatypeByName(h.datatype)
-  const [nx, ny, nz] = shapeOf(h)
-  const n = nx * ny * nz
+  // Every voxel of every volume (the product of dims; a 3D file's is its shape's).
+  const n = h.dims.reduce((a, b) => a * b, 1)
   const start = buf.byteOffset + h.voxOffset
   const aligned = start % dt.bytes === 0
   const foreign = dt.bytes > 1 && h.littleEndian !== HOST_LITTLE_ENDIAN

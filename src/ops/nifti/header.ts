@@ -11,15 +11,10 @@ import * as buffer from "node:buffer"
 import type { Affine, Geometry, Vec3 } from "../volume.ts"
 import { bestAffine, sanitizeSpacing } from "./affine.ts"
 import { datatypeByCode, describeDatatypeCode, type NiftiDatatype, supportedDatatypeNames } from "./datatype.ts"
+import { DEFAULT_MAX_VOXELS } from "./limits.ts"
 import { NiftiError } from "./nifti-error.ts"
 
-/**
- * Default limit on voxels per image: 2^29 (536,870,912), e.g. 512x512x2048. The largest pancreas
- * CT (rstn-reference.md: Data, 512x512x466) is a quarter of it; at the limit a float32 volume is
- * 2 GiB, which a 24 GiB machine holds with room for the network. Raise it per call (maxVoxels,
- * `--max-voxels`) for larger images.
- */
-export const DEFAULT_MAX_VOXELS = 2 ** 29
+export { DEFAULT_MAX_VOXELS }
 
 export const NIFTI1_HEADER_SIZE = 348
 export const NIFTI2_HEADER_SIZE = 540
@@ -184,6 +179,12 @@ const NIFTI2_MAGIC_TAIL = [0x0d, 0x0a, 0x1a, 0x0a]
 export interface HeaderOptions {
   readonly file: string
   readonly maxVoxels?: number
+  /**
+   * "one" (the default): only 3D volumes, what a pipeline reads; a 4D file is refused with how to
+   * extract one volume. "any": images of up to 7 dimensions, for looking at a file (`rstn
+   * inspect`); the voxel data then holds every volume, one after another.
+   */
+  readonly volumes?: "one" | "any"
 }
 
 /**
@@ -267,7 +268,7 @@ export const parseHeader = (bytes: Uint8Array, options: HeaderOptions): NiftiHea
       fail(`dim[${i}]`, `is ${Number.isNaN(d) ? "beyond 2^53" : d}, expected a size of at least 1`, "the header is corrupt")
     }
   }
-  for (let i = 4; i <= ndim; i++) {
+  for (let i = 4; i <= ndim && options.volumes !== "any"; i++) {
     if (raw.dim[i] !== 1) {
       fail(
         `dim[${i}]`,

@@ -178,6 +178,13 @@ describe("decodeNifti: bad files", () => {
     expect(fails(buildNifti({ dims: [2, 2, 2, 3] })).field).toBe("dim[4]")
   })
 
+  it("reads a 4D file only when asked to (volumes: any): every volume's voxels, the first volume's shape", () => {
+    const image = Either.getOrThrow(decodeNifti(buildNifti({ dims: [2, 2, 2, 3] }), { file: "series.nii", volumes: "any" }))
+    expect(image.header.dims).toEqual([2, 2, 2, 3])
+    expect(image.volume.shape).toEqual([2, 2, 2])
+    expect(Array.from(image.volume.data)).toEqual(Array.from({ length: 24 }, (_, i) => i))
+  })
+
   it("more voxels than the limit, checked before reading the data", () => {
     const e = fails(buildNifti({ dims: [4, 4, 4] }), 63)
     expect(e.field).toBe("dim")

@@ -1,32 +1,15 @@
 /**
- * The independent NIfTI implementations the interop tests check against. Without them those
- * tests are skipped with a notice, and fail under CI=true (test/support/external-tool.ts).
+ * Helpers of the interop tests, which check our files against independent NIfTI
+ * implementations (nibabel, nifti_tool; see test/support/external-tool.ts).
  */
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { requireTool, type ExternalTool } from "../../support/external-tool.ts"
+import { NIBABEL, NIFTI_TOOL, requireTool } from "../../support/external-tool.ts"
 
-/** Debian's Python, which has nibabel; the python3 first on PATH may not. */
-export const PYTHON = "/usr/bin/python3"
+export { NIBABEL, NIFTI_TOOL, PYTHON } from "../../support/external-tool.ts"
 export const HERE = path.dirname(fileURLToPath(import.meta.url))
-
-export const NIBABEL: ExternalTool = {
-  problem: () => {
-    const r = fs.existsSync(PYTHON) ? spawnSync(PYTHON, ["-c", "import nibabel, numpy"], { encoding: "utf8" }) : undefined
-    return r?.status === 0 ? null : `${PYTHON} cannot import nibabel${r ? ` (${r.stderr.trim().split("\n").at(-1)})` : ""}`
-  },
-  install: "apt-get install python3-nibabel"
-}
-
-export const NIFTI_TOOL: ExternalTool = {
-  problem: () => {
-    const r = spawnSync("nifti_tool", ["-ver"], { encoding: "utf8" })
-    return r.error === undefined && r.status === 0 ? null : "nifti_tool is missing"
-  },
-  install: "apt-get install nifti-bin"
-}
 
 export const requireNibabel = (): void => requireTool(NIBABEL)
 export const requireNiftiTool = (): void => requireTool(NIFTI_TOOL)

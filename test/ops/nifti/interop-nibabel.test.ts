@@ -36,7 +36,7 @@ const decodeFile = (file: string): NiftiImage =>
     })
   )
 
-describe.runIf(toolRuns(NIBABEL, "files written by nibabel"))("files written by nibabel", () => {
+describe.runIf(toolRuns(NIBABEL))("files written by nibabel", () => {
   let manifest: Written[] = []
   beforeAll(() => {
     requireNibabel()
@@ -78,7 +78,7 @@ describe.runIf(toolRuns(NIBABEL, "files written by nibabel"))("files written by 
   })
 })
 
-describe.runIf(toolRuns(NIBABEL, "files written by rstn, read by nibabel"))("files written by rstn", () => {
+describe.runIf(toolRuns(NIBABEL))("files written by rstn", () => {
   const rotated = geometryFromAffine([0.68, -0.12, 0.2, -101.5, 0.1, 0.79, 0.05, 97.25, -0.25, -0.02, 2.49, -310, 0, 0, 0, 1], {
     qformCode: 1,
     sformCode: 2

@@ -38,7 +38,7 @@ const geometry = geometryFromAffine([-0.7, 0.1, 0, 180.5, -0.1, -0.69, 0.02, 210
 })
 const volume: Volume = { shape: [6, 5, 4], geometry, data: new Int16Array(120).map((_, i) => (i * 613) % 4001 - 2000) }
 
-describe.runIf(toolRuns(NIFTI_TOOL, "files written by rstn, read by nifti_tool"))("files written by rstn, read by nifti_tool", () => {
+describe.runIf(toolRuns(NIFTI_TOOL))("files written by rstn, read by nifti_tool", () => {
   beforeAll(() => requireNiftiTool())
 
   it("pass nifti_tool's header and image checks", () => {

@@ -145,6 +145,11 @@ describe("kill -9 and Ctrl-C, then rstn resume", () => {
     const { code } = await child.exited
     expect(code, child.output()).toBe(130)
     expect(child.output()).toMatch(new RegExp(`to resume: rstn resume ${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`))
+    // Once: the log's last line says it; the command adds nothing after it.
+    expect(child.output().match(/to resume: /g)).toHaveLength(1)
+    const status = await runRstn(["status", dir])
+    expect(status.output).toMatch(/: interrupted: stopped before finishing/)
+    expect(status.output).not.toMatch(/finished \d{4}-/)
     expect(filesMatching(dir, /\.tmp$/)).toEqual([])
     expect(fs.existsSync(path.join(dir, "run.lock"))).toBe(false)
     const [first] = runSegments(dir)

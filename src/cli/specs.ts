@@ -1,0 +1,213 @@
+/**
+ * What every `rstn` command accepts: its name, summary, arguments, flags and help text, as plain
+ * data. Every invocation reads this module (for dispatch, `--help` and flag parsing) before it
+ * knows which command's code to load, so it imports nothing that costs start-up time: no Effect,
+ * no TensorFlow.js, no Ink. The commands' code lives in `commands/`, loaded on demand.
+ */
+import { DEFAULT_MAX_VOXELS } from "../ops/nifti/limits.ts"
+import { PHANTOM_SIZES } from "../ops/phantom/grid.ts"
+import { backendChoices } from "../runtime/backend-names.ts"
+import type { CommandSpec } from "./args.ts"
+
+const setFlag = (example: string) =>
+  ({ kind: "string", multiple: true, placeholder: "PATH=VALUE", description: `Override a pipeline key, e.g. ${example}.` }) as const
+
+const tuiFlag = {
+  kind: "boolean",
+  default: true,
+  description: "Show the terminal UI when stdout is a terminal; --no-tui prints log lines."
+} as const
+
+export const runSpec: CommandSpec = {
+  name: "run",
+  summary: "Run a pipeline: train, coarse-to-fine test and evaluate, reusing finished work.",
+  positionals: "FILE",
+  minPositionals: 1,
+  maxPositionals: 1,
+  flags: {
+    set: setFlag("training.batch-size=4"),
+    backend: {
+      kind: "string",
+      placeholder: "NAME",
+      choices: backendChoices,
+      description: `Tensor backend: ${backendChoices.join(", ")} (the pipeline's run.backend).`
+    },
+    "run-dir": { kind: "string", placeholder: "DIR", description: "Run directory (the pipeline's run.dir)." },
+    tui: tuiFlag
+  },
+  details: [
+    "Work is cached in the run directory under keys of the configuration it read: a rerun skips",
+    "what finished, and an interrupted run (Ctrl-C, a crash) continues with `rstn resume DIR`.",
+    "`rstn plan FILE` shows what would run and why. Results: DIR/summary.md, summary.json,",
+    "cases.csv, predictions/CASE.nii.gz; events: DIR/events.jsonl (`rstn watch DIR`)."
+  ].join("\n")
+}
+
+export const resumeSpec: CommandSpec = {
+  name: "resume",
+  summary: "Continue an interrupted or failed run from where it stopped.",
+  positionals: "RUN_DIR",
+  minPositionals: 1,
+  maxPositionals: 1,
+  flags: { tui: tuiFlag },
+  details:
+    "Runs the resolved pipeline saved in RUN_DIR/pipeline.json (later edits of the YAML file do not\napply; use `rstn run FILE` for those). Finished nodes are reused; training continues from its last checkpoint."
+}
+
+export const statusSpec: CommandSpec = {
+  name: "status",
+  summary: "Show a run's state and its nodes: done, running, pending, failed.",
+  positionals: "RUN_DIR",
+  minPositionals: 1,
+  maxPositionals: 1,
+  flags: {
+    all: { kind: "boolean", description: "List every node, not only the running, failed, skipped and resumable ones." },
+    json: { kind: "boolean", description: "Print the report as one JSON object." }
+  },
+  details: "Reads events.jsonl, run.lock and the node manifests; never writes to the run directory, so it is safe during a run."
+}
+
+export const watchSpec: CommandSpec = {
+  name: "watch",
+  summary: "Show a run's progress from its events.jsonl, live or finished.",
+  positionals: "RUN_DIR",
+  minPositionals: 1,
+  maxPositionals: 1,
+  details:
+    "Attaches the terminal UI to a run started elsewhere and follows it as it goes; it never writes\n" +
+    "to the run directory. q leaves (the run goes on), tab switches panels, arrows and PgUp/PgDn\n" +
+    "scroll, left/right move through the rounds. When stdout is not a terminal it prints the\n" +
+    "current state once, as --once does.",
+  flags: {
+    once: { kind: "boolean", description: "Print the current state (the summary of a finished run) and exit." },
+    poll: { kind: "number", integer: true, description: "How often to look for new events, in milliseconds.", placeholder: "MS", default: 250 }
+  }
+}
+
+export const planSpec: CommandSpec = {
+  name: "plan",
+  summary: "Show which nodes a run would reuse, run, or re-run, and why.",
+  positionals: "FILE",
+  minPositionals: 1,
+  maxPositionals: 1,
+  flags: {
+    set: setFlag("training.batch-size=4"),
+    "run-dir": { kind: "string", placeholder: "DIR", description: "Plan against this run directory instead of the pipeline's run.dir." },
+    json: { kind: "boolean", description: "Print the plan as JSON." }
+  },
+  details: "A node is cached when its outputs exist under its key (a hash of the configuration it reads and its inputs' keys)."
+}
+
+export const validateSpec: CommandSpec = {
+  name: "validate",
+  summary: "Check pipeline files (schema, extends, overrides, stage order) without running them.",
+  positionals: "FILE...",
+  minPositionals: 1,
+  flags: {
+    set: { ...setFlag("training.batch-size=4"), description: "Override a key in every file, e.g. training.batch-size=4." },
+    format: {
+      kind: "string",
+      placeholder: "FORMAT",
+      choices: ["text", "json", "github"],
+      default: "text",
+      description: "text (file:line:col: message), json, or github (GitHub Actions annotations)."
+    },
+    json: { kind: "boolean", description: "The same as --format json: [{ file, ok, diagnostics }] on stdout." }
+  },
+  details:
+    "Prints every problem as file:line:col: message (hint) and exits 1 if any file has one, 0 when all are valid,\n" +
+    "so it can run in CI; --format github makes each problem an annotation on the pull request's line.\n" +
+    "Files that `extends` others are checked merged with their bases."
+}
+
+export const configSpec: CommandSpec = {
+  name: "config",
+  summary: "Print a pipeline fully resolved: extends merged, overrides applied, every default filled in.",
+  positionals: "FILE",
+  minPositionals: 1,
+  maxPositionals: 1,
+  flags: {
+    set: setFlag("test.stages[2].converge-until.threshold=0.95"),
+    origins: { kind: "boolean", description: "Comment each value with the file:line (or flag) that set it, or 'default'." }
+  },
+  details: "The output is itself a valid pipeline file (paths are absolute)."
+}
+
+export const schemaSpec: CommandSpec = {
+  name: "schema",
+  summary: "Print the JSON Schema of pipeline files (for yaml-language-server and other editors).",
+  positionals: "",
+  maxPositionals: 0,
+  flags: {
+    out: { kind: "string", placeholder: "FILE", description: "Write it to FILE instead of stdout." }
+  },
+  details:
+    "Draft-07. Use it from a pipeline file with a first line like\n  # yaml-language-server: $schema=./pipeline.schema.json\nFiles with `extends` are partial: every key is optional in them."
+}
+
+export const phantomSpec: CommandSpec = {
+  name: "phantom",
+  summary: "Write a synthetic abdominal CT dataset with a pancreas-like target (Decathlon layout).",
+  positionals: "OUT",
+  minPositionals: 1,
+  maxPositionals: 1,
+  flags: {
+    cases: { kind: "number", integer: true, placeholder: "N", description: "Number of cases.", default: 20 },
+    seed: { kind: "number", integer: true, placeholder: "S", description: "Seed; case i depends only on (seed, i, size).", default: 0 },
+    size: {
+      kind: "string",
+      placeholder: "SIZE",
+      choices: PHANTOM_SIZES,
+      description: "small (96x96x48), medium (192x192x96) or full (512x512xL, L in 181..466).",
+      default: "small"
+    }
+  },
+  details: [
+    "Writes OUT/dataset.json, OUT/imagesTr/case_NNN.nii.gz (int16 HU) and OUT/labelsTr/case_NNN.nii.gz",
+    "(uint8, 1 = target). OUT must be new, empty or an earlier phantom dataset. Rerunning with the same",
+    "arguments keeps the cases already written and completes an interrupted run; the files are the same",
+    "bytes either way."
+  ].join("\n")
+}
+
+export const inspectSpec: CommandSpec = {
+  name: "inspect",
+  summary: "Show what rstn reads from NIfTI files: header, geometry, value range (JSON lines).",
+  positionals: "FILE...",
+  minPositionals: 1,
+  flags: {
+    "max-voxels": {
+      kind: "number",
+      integer: true,
+      placeholder: "N",
+      description: "Refuse images with more voxels than this.",
+      default: DEFAULT_MAX_VOXELS
+    }
+  },
+  details: [
+    "Reads .nii and .nii.gz, NIfTI-1 and NIfTI-2, either byte order, 3D or 4D. Prints per file one",
+    "JSON object: path, version, datatype, byte_order, dims, pixdim, spacing, affine (4x4, rows; sform",
+    "if sform_code > 0, else qform if qform_code > 0, else pixdim), qform_code, sform_code, scl_slope,",
+    "scl_inter, scaled, and min/max/mean of the voxel values after scaling (NaN voxels are left out",
+    "and counted in nan_count). Exit code 1 if any file could not be read."
+  ].join("\n")
+}
+
+export const doctorSpec: CommandSpec = {
+  name: "doctor",
+  summary: "Show which tensor backends work on this machine and what to install for the others.",
+  positionals: "",
+  maxPositionals: 0,
+  flags: {
+    json: { kind: "boolean", description: "Print the report as one JSON object." },
+    backend: {
+      kind: "string",
+      placeholder: "NAME",
+      choices: backendChoices,
+      description: `Also fail unless this backend is usable (${backendChoices.join(" | ")}).`
+    }
+  },
+  details:
+    "Backends are tried in the order `--backend auto` uses: tfjs-node-gpu, tfjs-node, wasm, cpu.\n" +
+    "On wasm, rstn's gradient kernels are checked against the cpu backend."
+}
