@@ -478,6 +478,10 @@ export const Evaluation = Schema.Struct({
 
 export const Run = Schema.Struct({
   backend: Schema.optionalWith(Schema.Literal("auto", "node-gpu", "node", "wasm", "cpu"), { default: () => "auto" as const }),
+  threads: Schema.optional(PositiveInt.pipe(Schema.lessThanOrEqualTo(8))).annotations({
+    description:
+      "Threads of the wasm backend's XNNPACK kernels, 1..8; absent: every core of the machine. Results do not depend on it."
+  }),
   dir: Schema.optionalWith(FilePath, { default: () => "runs/{name}" }).annotations({
     description: "Run directory, relative to where rstn runs; {name} is replaced by the pipeline's name."
   }),

@@ -19,6 +19,7 @@ import {
   type Importer,
   type KernelCheck
 } from "../../runtime/backend.ts"
+import { defaultThreads } from "../../runtime/wasm-threads.ts"
 
 export const spec: CommandSpec = {
   name: "doctor",
@@ -50,7 +51,7 @@ export interface DoctorReport {
 
 const details = (s: BackendStatus): string => {
   if (s.name === "wasm") {
-    const threads = `${s.threads ?? 1} thread${s.threads === 1 ? "" : "s"}`
+    const threads = `${s.threads ?? 1} thread${s.threads === 1 ? "" : "s"}${(s.threads ?? 1) > 1 ? " (threaded build)" : ""}`
     return `${s.simd ? "SIMD" : "no SIMD"}, ${threads}; rstn kernels: ${(s.kernels ?? []).join(", ")}`
   }
   if (s.name === "cpu") return "pure JavaScript: slow, for tests and tiny runs"
@@ -76,9 +77,10 @@ export const renderReport = (r: DoctorReport): string => {
 }
 
 /** Probes every backend (importer: for tests, to simulate installed or missing packages). */
-export const report = (options: { readonly importer?: Importer } = {}) =>
+export const report = (options: { readonly importer?: Importer; readonly threads?: number } = {}) =>
   Effect.gen(function* () {
-    const backends = yield* Effect.promise(() => probeBackends(options))
+    // wasm with as many threads as a run would use by default (run.threads: every core).
+    const backends = yield* Effect.promise(() => probeBackends({ threads: defaultThreads(), ...options }))
     const wasmOk = backends.some((b) => b.name === "wasm" && b.available)
     const kernelChecks = wasmOk ? yield* Effect.promise(() => verifyWasmKernels()) : undefined
     const result: DoctorReport = {
