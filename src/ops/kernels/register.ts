@@ -4,8 +4,10 @@
  * Tile — used by the batch-norm gradient —, MaxPoolGrad), and Identity and Cast, which the stock
  * backend implements as copies where sharing the memory is enough (share.ts). Registration is
  * idempotent and the stock kernels are kept, so benchmarks can compare and tests can restore them.
+ * Conv2D stays the stock kernel except for large kernels on small maps (conv2d-small-map.ts).
  */
 import * as tf from "@tensorflow/tfjs"
+import { conv2dKernel } from "./conv2d.ts"
 import { conv2dBackpropFilterKernel } from "./conv2d-backprop-filter.ts"
 import { conv2dBackpropInputKernel } from "./conv2d-backprop-input.ts"
 import { maxPoolGradKernel } from "./max-pool-grad.ts"
@@ -23,7 +25,8 @@ const factories: Readonly<Record<string, Factory>> = {
   Tile: tileKernel,
   MaxPoolGrad: maxPoolGradKernel,
   Identity: identityKernel,
-  Cast: castKernel
+  Cast: castKernel,
+  Conv2D: conv2dKernel
 }
 
 /** The kernels `registerWasmKernels` replaces or adds, in registration order. */
