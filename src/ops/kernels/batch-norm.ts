@@ -1,0 +1,227 @@
+/**
+ * Batch normalisation over N, H and W of an NHWC tensor as three kernels for the wasm and cpu
+ * backends, and `batchNormTraining`, which ties the training pair together with tf.customGrad.
+ *
+ * Written as tfjs ops (moments, then subtract, scale, shift), a batch-norm layer costs about a
+ * dozen full-size elementwise kernels forward and two dozen backward — with Adam's chain, half of
+ * a training step of the demo's network (design.md, "Engine"). Here the forward pass is two
+ * passes over x (statistics, then y) and the backward pass two over x and dy, with the standard
+ * gradient of y = (x - μ)/σ · γ + β through μ and σ² (M = N·H·W, x̂ = (x - μ)/σ):
+ *   dβ = Σ dy,   dγ = Σ dy·x̂,   dx = γ/σ · (dy - dβ/M - x̂·dγ/M)
+ * Sums run in float64, one accumulator per channel, so results differ from the op chain's
+ * float32 reductions by rounding only.
+ */
+import * as tf from "@tensorflow/tfjs"
+import { asWasm, heapF32, type Info, offsetOf } from "./wasm-kernel-utils.ts"
+
+export const BN_TRAIN = "RstnBatchNormTrain"
+export const BN_INFER = "RstnBatchNormInfer"
+export const BN_GRAD = "RstnBatchNormGrad"
+
+/** An array and the index of a tensor's first element in it. */
+type At = readonly [Float32Array, number]
+
+/** Per-channel mean and biased variance (two passes, float64). */
+const moments = ([x, x0]: At, m: number, c: number): { mean: Float64Array; variance: Float64Array } => {
+  const mean = new Float64Array(c)
+  for (let p = 0; p < m; p++) for (let k = 0, o = x0 + p * c; k < c; k++) mean[k] += x[o + k]!
+  for (let k = 0; k < c; k++) mean[k] /= m
+  const variance = new Float64Array(c)
+  for (let p = 0; p < m; p++) {
+    for (let k = 0, o = x0 + p * c; k < c; k++) {
+      const d = x[o + k]! - mean[k]!
+      variance[k] += d * d
+    }
+  }
+  for (let k = 0; k < c; k++) variance[k] /= m
+  return { mean, variance }
+}
+
+/** y = (x - mean) · inv · scale + shift, with inv = 1/√(variance + ε) per channel. */
+const normalise = ([x, x0]: At, [y, y0]: At, m: number, c: number, mean: ArrayLike<number>, inv: ArrayLike<number>, [g, g0]: At, [b, b0]: At): void => {
+  const a = new Float64Array(c) // scale · inv
+  const s = new Float64Array(c) // shift - mean · scale · inv
+  for (let k = 0; k < c; k++) {
+    a[k] = g[g0 + k]! * inv[k]!
+    s[k] = b[b0 + k]! - mean[k]! * a[k]!
+  }
+  for (let p = 0; p < m; p++) for (let k = 0, o = p * c; k < c; k++) y[y0 + o + k] = x[x0 + o + k]! * a[k]! + s[k]!
+}
+
+/** dx, dscale, dshift from dy, x and the forward pass's mean and inv (see the module comment). */
+const gradient = (
+  [dy, dy0]: At,
+  [x, x0]: At,
+  [mu, mu0]: At,
+  [iv, iv0]: At,
+  [g, g0]: At,
+  [dx, dx0]: At,
+  [dg, dg0]: At,
+  [db, db0]: At,
+  m: number,
+  c: number
+): void => {
+  const sumDy = new Float64Array(c)
+  const sumDyXhat = new Float64Array(c)
+  for (let p = 0; p < m; p++) {
+    for (let k = 0, o = p * c; k < c; k++) {
+      const d = dy[dy0 + o + k]!
+      sumDy[k] += d
+      sumDyXhat[k] += d * (x[x0 + o + k]! - mu[mu0 + k]!) * iv[iv0 + k]!
+    }
+  }
+  const a = new Float64Array(c) // γ/σ
+  const mb = new Float64Array(c) // dβ/M
+  const mg = new Float64Array(c) // dγ/M
+  for (let k = 0; k < c; k++) {
+    a[k] = g[g0 + k]! * iv[iv0 + k]!
+    mb[k] = sumDy[k]! / m
+    mg[k] = sumDyXhat[k]! / m
+    dg[dg0 + k] = sumDyXhat[k]!
+    db[db0 + k] = sumDy[k]!
+  }
+  for (let p = 0; p < m; p++) {
+    for (let k = 0, o = p * c; k < c; k++) {
+      const xhat = (x[x0 + o + k]! - mu[mu0 + k]!) * iv[iv0 + k]!
+      dx[dx0 + o + k] = a[k]! * (dy[dy0 + o + k]! - mb[k]! - xhat * mg[k]!)
+    }
+  }
+}
+
+const inverseStd = (variance: ArrayLike<number>, epsilon: number): Float64Array =>
+  Float64Array.from(variance, (v) => 1 / Math.sqrt(v + epsilon))
+
+const geometry = (x: Info): { m: number; c: number } => {
+  if (x.dtype !== "float32" || x.shape.length < 1) throw new Error("batch norm: x must be a float32 tensor with channels last")
+  const c = x.shape[x.shape.length - 1]!
+  return { m: tf.util.sizeFromShape(x.shape) / c, c }
+}
+
+/** How a backend lends its memory to the loops above and takes results back. */
+interface Memory {
+  read(t: Info): At
+  /** New float32 tensors of these shapes and a writable view of each (valid until the next call). */
+  make(shapes: ReadonlyArray<ReadonlyArray<number>>): { infos: Info[]; views: At[] }
+}
+
+const wasmMemory = (backend: unknown): Memory => {
+  const b = asWasm(backend)
+  return {
+    read: (t) => [heapF32(b), offsetOf(b, t)],
+    make: (shapes) => {
+      const infos = shapes.map((s) => b.makeOutput([...s], "float32"))
+      const heap = heapF32(b) // after the allocations, which may grow the heap
+      return { infos, views: infos.map((i) => [heap, offsetOf(b, i)] as const) }
+    }
+  }
+}
+
+interface CpuBackend {
+  readSync(dataId: object): Float32Array
+  makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): Info
+}
+
+const cpuMemory = (backend: unknown): Memory => {
+  const b = backend as CpuBackend
+  return {
+    read: (t) => [b.readSync(t.dataId), 0],
+    make: (shapes) => {
+      const arrays = shapes.map((s) => new Float32Array(tf.util.sizeFromShape([...s])))
+      return { infos: arrays.map((a, i) => b.makeTensorInfo([...shapes[i]!], "float32", a)), views: arrays.map((a) => [a, 0] as const) }
+    }
+  }
+}
+
+/** Training forward: inputs x, scale, shift; outputs y, mean, variance, inv (1/√(variance + ε)). */
+const trainKernel =
+  (memory: (backend: unknown) => Memory): tf.KernelFunc =>
+  (args) => {
+    const { x, scale, shift } = args.inputs as { x: Info; scale: Info; shift: Info }
+    const { epsilon } = args.attrs as unknown as { epsilon: number }
+    const { m, c } = geometry(x)
+    const mem = memory(args.backend)
+    const { infos, views } = mem.make([x.shape, [c], [c], [c]])
+    const { mean, variance } = moments(mem.read(x), m, c)
+    const inv = inverseStd(variance, epsilon)
+    normalise(mem.read(x), views[0]!, m, c, mean, inv, mem.read(scale), mem.read(shift))
+    for (const [[arr, at], values] of [[views[1]!, mean], [views[2]!, variance], [views[3]!, inv]] as const) arr.set(values, at)
+    return infos
+  }
+
+/** Inference: inputs x, mean, variance, scale, shift; output y. */
+const inferKernel =
+  (memory: (backend: unknown) => Memory): tf.KernelFunc =>
+  (args) => {
+    const { x, mean, variance, scale, shift } = args.inputs as Record<"x" | "mean" | "variance" | "scale" | "shift", Info>
+    const { epsilon } = args.attrs as unknown as { epsilon: number }
+    const { m, c } = geometry(x)
+    const mem = memory(args.backend)
+    const { infos, views } = mem.make([x.shape])
+    const [mv, m0] = mem.read(mean)
+    const [vv, v0] = mem.read(variance)
+    normalise(mem.read(x), views[0]!, m, c, mv.subarray(m0, m0 + c), inverseStd(vv.subarray(v0, v0 + c), epsilon), mem.read(scale), mem.read(shift))
+    return infos
+  }
+
+/** Backward: inputs dy, x, mean, inv, scale; outputs dx, dscale, dshift. */
+const gradKernel =
+  (memory: (backend: unknown) => Memory): tf.KernelFunc =>
+  (args) => {
+    const { dy, x, mean, inv, scale } = args.inputs as Record<"dy" | "x" | "mean" | "inv" | "scale", Info>
+    const { m, c } = geometry(x)
+    const mem = memory(args.backend)
+    const { infos, views } = mem.make([x.shape, [c], [c]])
+    gradient(mem.read(dy), mem.read(x), mem.read(mean), mem.read(inv), mem.read(scale), views[0]!, views[1]!, views[2]!, m, c)
+    return infos
+  }
+
+const memories: Readonly<Record<string, (backend: unknown) => Memory>> = { wasm: wasmMemory, cpu: cpuMemory }
+
+/** The backends with these kernels; elsewhere layers.ts keeps its op chain. */
+export const hasBatchNormKernels = (backend: string): boolean => backend in memories
+
+export const registerBatchNormKernels = (): void => {
+  for (const [backendName, memory] of Object.entries(memories)) {
+    for (const [kernelName, make] of [[BN_TRAIN, trainKernel], [BN_INFER, inferKernel], [BN_GRAD, gradKernel]] as const) {
+      if (tf.getKernel(kernelName, backendName) === undefined) tf.registerKernel({ kernelName, backendName, kernelFunc: make(memory) })
+    }
+  }
+}
+
+const run = (name: string, inputs: tf.NamedTensorMap, attrs: Record<string, number> = {}): tf.Tensor[] =>
+  tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[]
+
+/**
+ * Training-mode batch norm of x [..., C] with per-channel scale and shift: the output is
+ * differentiable in all three; the batch mean and variance (for the moving statistics) are
+ * handed to `stats`, `tf.keep`-ed, for the caller to dispose.
+ */
+export const batchNormTraining = (
+  x: tf.Tensor,
+  scale: tf.Tensor,
+  shift: tf.Tensor,
+  epsilon: number,
+  stats?: (mean: tf.Tensor, variance: tf.Tensor) => void
+): tf.Tensor => {
+  registerBatchNormKernels()
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xi, gi, bi, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc]
+    const [y, mean, variance, inv] = run(BN_TRAIN, { x: xi, scale: gi, shift: bi }, { epsilon }) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]
+    save([xi, mean, inv, gi]) // before `stats`, which may dispose mean
+    stats?.(tf.keep(mean), tf.keep(variance))
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, smean, sinv, sscale] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]
+        return run(BN_GRAD, { dy, x: sx, mean: smean, inv: sinv, scale: sscale })
+      }
+    }
+  })
+  return f(x, scale, shift)
+}
+
+/** Inference-mode batch norm with given (moving) statistics; no gradient. */
+export const batchNormInference = (x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, epsilon: number): tf.Tensor => {
+  registerBatchNormKernels()
+  return run(BN_INFER, { x, mean, variance, scale, shift }, { epsilon })[0]!
+}
