@@ -9,9 +9,12 @@
  * gradient of y = (x - μ)/σ · γ + β through μ and σ² (M = N·H·W, x̂ = (x - μ)/σ):
  *   dβ = Σ dy,   dγ = Σ dy·x̂,   dx = γ/σ · (dy - dβ/M - x̂·dγ/M)
  * Sums run in float64, one accumulator per channel, so results differ from the op chain's
- * float32 reductions by rounding only.
+ * float32 reductions by rounding only. On wasm the loops run in WebAssembly SIMD
+ * (batch-norm-simd.ts) when the channel count is a multiple of 4.
  */
 import * as tf from "@tensorflow/tfjs"
+import { batchNormSimdFor, type BatchNormSimd } from "./batch-norm-simd.ts"
+import { backendMemory } from "./wasm-assembler.ts"
 import { asWasm, heapF32, type Info, offsetOf } from "./wasm-kernel-utils.ts"
 
 export const BN_TRAIN = "RstnBatchNormTrain"
@@ -111,22 +114,115 @@ const geometry = (x: Info): { m: number; c: number } => {
   return { m: tf.util.sizeFromShape(x.shape) / c, c }
 }
 
+/** The three loops, in JavaScript (any backend) or WebAssembly SIMD (wasm). */
+interface Loops {
+  readonly moments: typeof moments
+  readonly normalise: typeof normalise
+  readonly gradient: typeof gradient
+}
+
+const jsLoops: Loops = { moments, normalise, gradient }
+
+/**
+ * The loops in WebAssembly SIMD (batch-norm-simd.ts) for channel counts that are multiples of 4,
+ * JavaScript otherwise. Scratch space (accumulators, coefficients) comes from the module's
+ * malloc, which may grow the heap: the SIMD paths use the `At` arrays' offsets only, and read
+ * or write values through a fresh view of the heap.
+ */
+const simdLoops = (b: ReturnType<typeof asWasm>, simd: BatchNormSimd): Loops => {
+  const wasm = b.wasm as unknown as { _malloc(bytes: number): number; _free(ptr: number): void }
+  const withScratch = <T>(bytes: number, f: (ptr: number) => T): T => {
+    const ptr = wasm._malloc(bytes)
+    try {
+      return f(ptr)
+    } finally {
+      wasm._free(ptr)
+    }
+  }
+  const f64 = (ptr: number, n: number) => new Float64Array(heapF32(b).buffer, ptr, n)
+  const f32 = (ptr: number, n: number) => new Float32Array(heapF32(b).buffer, ptr, n)
+  const copy = ([arr, at]: At, c: number) => Float64Array.from(arr.subarray(at, at + c))
+  return {
+    moments: (x, m, c) => {
+      if (c % 4 !== 0) return moments(x, m, c)
+      return withScratch(16 * c, (acc) => {
+        f64(acc, 2 * c).fill(0)
+        simd.stats(x[1] * 4, m * c * 4, c * 4, acc)
+        const sums = f64(acc, 2 * c)
+        const mean = new Float64Array(c)
+        const variance = new Float64Array(c)
+        for (let k = 0; k < c; k++) {
+          mean[k] = sums[k]! / m
+          variance[k] = Math.max(0, sums[c + k]! / m - mean[k]! * mean[k]!)
+        }
+        return { mean, variance }
+      })
+    },
+    normalise: (x, y, m, c, mean, inv, g, sh) => {
+      if (c % 4 !== 0) return normalise(x, y, m, c, mean, inv, g, sh)
+      const scale = copy(g, c)
+      const shift = copy(sh, c)
+      withScratch(8 * c, (coef) => {
+        const co = f32(coef, 2 * c)
+        for (let k = 0; k < c; k++) {
+          co[k] = scale[k]! * inv[k]!
+          co[c + k] = shift[k]! - mean[k]! * scale[k]! * inv[k]!
+        }
+        simd.affine(x[1] * 4, y[1] * 4, m * c * 4, c * 4, coef)
+      })
+    },
+    gradient: (dy, x, mu, iv, g, dx, dg, db, m, c) => {
+      if (c % 4 !== 0) return gradient(dy, x, mu, iv, g, dx, dg, db, m, c)
+      const mean = copy(mu, c)
+      const inv = copy(iv, c)
+      const scale = copy(g, c)
+      withScratch(40 * c, (ptr) => {
+        const acc = ptr + 8 * c
+        const coef = ptr + 24 * c
+        f64(ptr, c).set(mean)
+        f64(acc, 2 * c).fill(0)
+        simd.gradSums(dy[1] * 4, x[1] * 4, m * c * 4, c * 4, ptr, acc)
+        const sums = f64(acc, 2 * c)
+        const co = f32(coef, 4 * c)
+        const heap = heapF32(b)
+        for (let k = 0; k < c; k++) {
+          const dgamma = sums[c + k]! * inv[k]!
+          co[k] = scale[k]! * inv[k]! // γ/σ
+          co[c + k] = sums[k]! / m // dβ/M
+          co[2 * c + k] = mean[k]!
+          co[3 * c + k] = (dgamma / m) * inv[k]! // coefficient of (x - μ)
+          heap[dg[1] + k] = dgamma
+          heap[db[1] + k] = sums[k]!
+        }
+        simd.gradDx(dy[1] * 4, x[1] * 4, dx[1] * 4, m * c * 4, c * 4, coef)
+      })
+    }
+  }
+}
+
 /** How a backend lends its memory to the loops above and takes results back. */
 interface Memory {
+  readonly loops: Loops
   read(t: Info): At
-  /** New float32 tensors of these shapes and a writable view of each (valid until the next call). */
+  /** New float32 tensors of these shapes and a view of each (use before the loops run). */
   make(shapes: ReadonlyArray<ReadonlyArray<number>>): { infos: Info[]; views: At[] }
+  /** Writes values into a tensor made by `make` (after the loops: the heap may have moved). */
+  write(t: Info, values: ArrayLike<number>): void
 }
 
 const wasmMemory = (backend: unknown): Memory => {
   const b = asWasm(backend)
+  const memory = backendMemory(b.wasm)
+  const simd = memory === undefined ? null : batchNormSimdFor(memory)
   return {
+    loops: simd === null ? jsLoops : simdLoops(b, simd),
     read: (t) => [heapF32(b), offsetOf(b, t)],
     make: (shapes) => {
       const infos = shapes.map((s) => b.makeOutput([...s], "float32"))
       const heap = heapF32(b) // after the allocations, which may grow the heap
       return { infos, views: infos.map((i) => [heap, offsetOf(b, i)] as const) }
-    }
+    },
+    write: (t, values) => heapF32(b).set(values, offsetOf(b, t))
   }
 }
 
@@ -138,7 +234,9 @@ interface CpuBackend {
 const cpuMemory = (backend: unknown): Memory => {
   const b = backend as CpuBackend
   return {
+    loops: jsLoops,
     read: (t) => [b.readSync(t.dataId), 0],
+    write: (t, values) => b.readSync(t.dataId).set(values),
     make: (shapes) => {
       const arrays = shapes.map((s) => new Float32Array(tf.util.sizeFromShape([...s])))
       return { infos: arrays.map((a, i) => b.makeTensorInfo([...shapes[i]!], "float32", a)), views: arrays.map((a) => [a, 0] as const) }
@@ -155,10 +253,12 @@ const trainKernel =
     const { m, c } = geometry(x)
     const mem = memory(args.backend)
     const { infos, views } = mem.make([x.shape, [c], [c], [c]])
-    const { mean, variance } = moments(mem.read(x), m, c)
+    const { mean, variance } = mem.loops.moments(mem.read(x), m, c)
     const inv = inverseStd(variance, epsilon)
-    normalise(mem.read(x), views[0]!, m, c, mean, inv, mem.read(scale), mem.read(shift))
-    for (const [[arr, at], values] of [[views[1]!, mean], [views[2]!, variance], [views[3]!, inv]] as const) arr.set(values, at)
+    mem.loops.normalise(mem.read(x), views[0]!, m, c, mean, inv, mem.read(scale), mem.read(shift))
+    mem.write(infos[1]!, mean)
+    mem.write(infos[2]!, variance)
+    mem.write(infos[3]!, inv)
     return infos
   }
 
@@ -173,7 +273,9 @@ const inferKernel =
     const { infos, views } = mem.make([x.shape])
     const [mv, m0] = mem.read(mean)
     const [vv, v0] = mem.read(variance)
-    normalise(mem.read(x), views[0]!, m, c, mv.subarray(m0, m0 + c), inverseStd(vv.subarray(v0, v0 + c), epsilon), mem.read(scale), mem.read(shift))
+    const mu = Float64Array.from(mv.subarray(m0, m0 + c))
+    const inv = inverseStd(vv.subarray(v0, v0 + c), epsilon)
+    mem.loops.normalise(mem.read(x), views[0]!, m, c, mu, inv, mem.read(scale), mem.read(shift))
     return infos
   }
 
@@ -185,7 +287,7 @@ const gradKernel =
     const { m, c } = geometry(x)
     const mem = memory(args.backend)
     const { infos, views } = mem.make([x.shape, [c], [c]])
-    gradient(mem.read(dy), mem.read(x), mem.read(mean), mem.read(inv), mem.read(scale), views[0]!, views[1]!, views[2]!, m, c)
+    mem.loops.gradient(mem.read(dy), mem.read(x), mem.read(mean), mem.read(inv), mem.read(scale), views[0]!, views[1]!, views[2]!, m, c)
     return infos
   }
 
