@@ -48,7 +48,7 @@ describe("rstn doctor", () => {
     const text = renderReport(r)
     expect(text).toMatch(/^ {2}node-gpu {2}missing {4}@tensorflow\/tfjs-node-gpu is not installed$/m)
     expect(text).toMatch(/^ {12}install: {3}run `npm install @tensorflow\/tfjs-node@4\.22\.0` on a machine that can reach storage\.googleapis\.com/m)
-    expect(text).toMatch(/^ {2}wasm {6}ok 4\.22\.0 {2}SIMD, 2 threads \(threaded build\); rstn kernels: Conv2DBackpropInput, Conv2DBackpropFilter, Tile, MaxPoolGrad, Identity, Cast, Conv2D$/m)
+    expect(text).toMatch(/^ {2}wasm {6}ok 4\.22\.0 {2}SIMD, 2 threads \(threaded build\); rstn kernels: Conv2DBackpropInput, Conv2DBackpropFilter, Tile, MaxPoolGrad, Identity, Cast, Conv2D, Slice$/m)
     expect(text).toMatch(/^ {2}Tile {18}ok {4}\d\.\de[-+]\d+ {2}batch-norm gradient/m)
     expect(text).toMatch(/^auto picks wasm: .*using wasm \(SIMD, 2 threads\)$/m)
   })
