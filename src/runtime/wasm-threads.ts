@@ -24,7 +24,7 @@
 import * as tf from "@tensorflow/tfjs"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
 import { readFileSync } from "node:fs"
-import { availableParallelism } from "node:os"
+import { availableParallelism, loadavg } from "node:os"
 import { createRequire } from "node:module"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -35,8 +35,14 @@ export interface WasmPackage {
   readonly setThreadsCount: (n: number) => void
 }
 
-/** Threads by default: every core the process may use. */
-export const defaultThreads = (): number => availableParallelism()
+/**
+ * Threads by default: the cores other processes leave idle (every core of an idle machine, one
+ * on a busy one). XNNPACK's pool synchronises after every parallel operation, so a thread that
+ * the scheduler pauses stalls the others: with the 2 cores already busy (load average 7-9), a
+ * demo-sized training ran 2.5x slower on 2 threads than on 1. Results do not depend on it.
+ */
+export const defaultThreads = (cores = availableParallelism(), load = loadavg()[0] ?? 0): number =>
+  Math.max(1, Math.min(cores, Math.round(cores - load)))
 
 /** XNNPACK's pool in tfjs-backend-wasm holds at most 8 threads (its PTHREAD_POOL_SIZE). */
 export const MAX_WASM_THREADS = 8

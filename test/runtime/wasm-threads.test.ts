@@ -6,7 +6,7 @@ import { adamStep } from "../../src/ops/kernels/adam.ts"
 import { batchNormTraining } from "../../src/ops/kernels/batch-norm.ts"
 import { relativeError } from "../../src/ops/kernels/relative-error.ts"
 import { initBackend } from "../../src/runtime/backend.ts"
-import { MAX_WASM_THREADS, useThreadedWasm, type WasmPackage } from "../../src/runtime/wasm-threads.ts"
+import { defaultThreads, MAX_WASM_THREADS, useThreadedWasm, type WasmPackage } from "../../src/runtime/wasm-threads.ts"
 
 /**
  * Gradients of a small convolution + batch norm network's loss and an Adam step on them,
@@ -49,5 +49,15 @@ describe("threaded wasm", () => {
     expect(r.signal).toBeNull() // a timeout would kill it with SIGTERM
     expect(r.status).toBe(0)
     expect(r.stdout.trim()).toBe("2")
+  })
+})
+
+describe("the default thread count", () => {
+  it("is the cores other processes leave idle, at least one", () => {
+    expect(defaultThreads(2, 0.1)).toBe(2)
+    expect(defaultThreads(2, 0.9)).toBe(1)
+    expect(defaultThreads(2, 8.5)).toBe(1)
+    expect(defaultThreads(8, 2.2)).toBe(6)
+    expect(defaultThreads(1, 0)).toBe(1)
   })
 })

@@ -79,7 +79,7 @@ export const renderReport = (r: DoctorReport): string => {
 /** Probes every backend (importer: for tests, to simulate installed or missing packages). */
 export const report = (options: { readonly importer?: Importer; readonly threads?: number } = {}) =>
   Effect.gen(function* () {
-    // wasm with as many threads as a run would use by default (run.threads: every core).
+    // wasm with as many threads as a run started now would use by default (run.threads: the idle cores).
     const backends = yield* Effect.promise(() => probeBackends({ threads: defaultThreads(), ...options }))
     const wasmOk = backends.some((b) => b.name === "wasm" && b.available)
     const kernelChecks = wasmOk ? yield* Effect.promise(() => verifyWasmKernels()) : undefined
