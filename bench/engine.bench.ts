@@ -8,7 +8,9 @@
  *   with 1 and with 2 threads (one child process per count: bench/rstn-step.ts), and, when
  *   `/usr/bin/python3 -c 'import torch'` works, the same layout in PyTorch on the same threads
  *   (bench/pytorch-rstn.py) in the same run, with the ratio rstn / PyTorch. The machine is shared,
- *   so each pair runs ROUNDS times, alternating, and the medians are reported with the load.
+ *   so each pair runs ROUNDS times, alternating; the ratio is the median of the rounds' ratios,
+ *   of wall times and of CPU times (which waiting for a busy core does not inflate), reported
+ *   with the load average.
  * - The reference FCN-8s (width 1, 134M parameters) forward at 256x256, batch 1.
  * - Live tensors before building the models and after disposing them (must be equal).
  *
@@ -26,7 +28,7 @@ import { BATCH, benchRstn, MARGIN, median, round, time } from "./rstn-timing.ts"
 
 const SIZES = [96, 128]
 const THREADS = [1, 2]
-const ROUNDS = 3
+const ROUNDS = 5
 const dir = path.dirname(fileURLToPath(import.meta.url))
 
 const benchFcnWidth1 = (warmup: number, reps: number) => {
@@ -42,6 +44,8 @@ const benchFcnWidth1 = (warmup: number, reps: number) => {
 interface Timing {
   readonly forwardMs: number
   readonly trainStepMs: number
+  readonly forwardCpuMs: number
+  readonly trainStepCpuMs: number
 }
 
 const runJson = (command: string, args: ReadonlyArray<string>): Timing & Record<string, unknown> => {
@@ -64,19 +68,21 @@ const benchWidthQuarter = (): Record<string, unknown> => {
     for (let r = 0; r < ROUNDS; r++) {
       const ours = runJson(process.execPath, ["--import", "tsx", path.join(dir, "rstn-step.ts"), "--threads", String(threads), "--width", "0.25", "--blocks", "5", "--size", "128"])
       if (ours.threads !== threads) throw new Error(`asked for ${threads} wasm threads, got ${String(ours.threads)}`)
-      rstn.push(ours)
-      losses = ours.losses
+      const { losses: stepLosses, ...timing } = ours
+      rstn.push(timing as unknown as Timing)
+      losses = stepLosses
       if (torch) pytorch.push(runJson("/usr/bin/python3", [path.join(dir, "pytorch-rstn.py"), "--threads", String(threads), "--width", "0.25", "--blocks", "5", "--size", "128"]))
       load.push(os.loadavg()[0]!)
     }
-    const med = (ts: Timing[]) => ({ forwardMs: median(ts.map((t) => t.forwardMs)), trainStepMs: median(ts.map((t) => t.trainStepMs)) })
-    const ours = med(rstn)
-    const theirs = torch ? med(pytorch) : null
+    const keys = ["forwardMs", "trainStepMs", "forwardCpuMs", "trainStepCpuMs"] as const
+    const med = (ts: Timing[]) => Object.fromEntries(keys.map((k) => [k, median(ts.map((t) => t[k]))])) as unknown as Timing
+    // rstn / PyTorch per round (each pair ran back to back), then the median over rounds.
+    const ratio = (k: (typeof keys)[number]) => round((median(rstn.map((t, i) => t[k] / pytorch[i]![k])) * 100)) / 100
     perThreads[`${threads} thread${threads === 1 ? "" : "s"}`] = {
-      rstn: ours,
-      pytorch: theirs ?? "not installed (apt-get install python3-torch)",
-      ...(theirs
-        ? { ratio: { forward: round((ours.forwardMs / theirs.forwardMs) * 100) / 100, trainStep: round((ours.trainStepMs / theirs.trainStepMs) * 100) / 100 } }
+      rstn: med(rstn),
+      pytorch: torch ? med(pytorch) : "not installed (apt-get install python3-torch)",
+      ...(torch
+        ? { ratio: { forward: ratio("forwardMs"), trainStep: ratio("trainStepMs"), forwardCpu: ratio("forwardCpuMs"), trainStepCpu: ratio("trainStepCpuMs") } }
         : {}),
       runs: { rstn, pytorch },
       losses

@@ -5,7 +5,8 @@ src/ops/nets builds them: VGG-16 blocks scaled by --width with batch norm after 
 convolution and fc6 (7x7, 'same') / fc7 (1x1), 1x1 score layers, frozen bilinear 2x/2x/2^(blocks-2)
 transposed-convolution upsampling, sigmoid outputs. A training step is phase I: the joint DSC
 loss (lambda 1/3), backward, one Adam update (lr 1e-3). Forward is inference: coarse, saliency,
-crop, fine. Prints one JSON object: {"threads", "torch", "forwardMs", "trainStepMs"} (medians).
+crop, fine. Prints one JSON object: {"threads", "torch", "forwardMs", "trainStepMs", "forwardCpuMs",
+"trainStepCpuMs"} (medians; CPU time of the process, all threads).
 Needs only torch (Debian's python3-torch); timing, not training results, is the point.
 """
 import argparse
@@ -152,18 +153,22 @@ def main():
             torch.sigmoid(fine_logits(model, x * model.saliency(p), box, s, s))
 
     def timed(f):
+        """Median wall and median process CPU time (all threads) per run, in ms."""
         for _ in range(o.warmup):
             f()
-        ts = []
+        walls, cpus = [], []
         for _ in range(o.reps):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             f()
-            ts.append((time.perf_counter() - t0) * 1000)
-        return round(sorted(ts)[len(ts) // 2], 1)
+            walls.append((time.perf_counter() - t0) * 1000)
+            cpus.append((time.process_time() - c0) * 1000)
+        med = lambda xs: round(sorted(xs)[len(xs) // 2], 1)
+        return med(walls), med(cpus)
 
-    fwd = timed(forward)
-    train = timed(step)
-    print(json.dumps({"threads": torch.get_num_threads(), "torch": torch.__version__, "forwardMs": fwd, "trainStepMs": train}))
+    fwd, fwd_cpu = timed(forward)
+    train, train_cpu = timed(step)
+    print(json.dumps({"threads": torch.get_num_threads(), "torch": torch.__version__, "forwardMs": fwd, "trainStepMs": train,
+                      "forwardCpuMs": fwd_cpu, "trainStepCpuMs": train_cpu}))
 
 
 if __name__ == "__main__":

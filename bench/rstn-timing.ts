@@ -21,15 +21,27 @@ export const MARGIN = 20 // rstn-reference.md "Crop": K
 export const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 export const round = (x: number) => Math.round(x * 10) / 10
 
-export const time = (f: () => void, warmup: number, reps: number): number => {
+/** Median wall time of `reps` runs after `warmup`, in ms. */
+export const time = (f: () => void, warmup: number, reps: number): number => timeBoth(f, warmup, reps).wall
+
+/**
+ * Median wall time and median CPU time (this process, every thread) per run. On a machine
+ * shared with other work the wall time includes waiting for a core; the CPU time of a
+ * one-thread run does not, so it compares implementations more steadily under load.
+ */
+export const timeBoth = (f: () => void, warmup: number, reps: number): { wall: number; cpu: number } => {
   for (let i = 0; i < warmup; i++) f()
-  const ts: number[] = []
+  const walls: number[] = []
+  const cpus: number[] = []
   for (let i = 0; i < reps; i++) {
+    const c = process.cpuUsage()
     const t = performance.now()
     f()
-    ts.push(performance.now() - t)
+    walls.push(performance.now() - t)
+    const d = process.cpuUsage(c)
+    cpus.push((d.user + d.system) / 1000)
   }
-  return round(median(ts))
+  return { wall: round(median(walls)), cpu: round(median(cpus)) }
 }
 
 export const syntheticBatch = (size: number): Batch => {
@@ -59,6 +71,9 @@ const rstnForward = (model: Rstn, batch: Batch): void => {
 export interface RstnTiming {
   readonly forwardMs: number
   readonly trainStepMs: number
+  /** CPU time of this process (all threads) per forward pass / training step. */
+  readonly forwardCpuMs: number
+  readonly trainStepCpuMs: number
   readonly fineCrop: string
   /** The joint loss of every training step, warm-up included, in order (same seed: same numbers). */
   readonly losses: ReadonlyArray<number>
@@ -67,7 +82,7 @@ export interface RstnTiming {
 export const benchRstn = (net: Fcn8sConfig, size: number, warmup: number, reps: number): RstnTiming => {
   const model = createRstn({ coarse: net, fine: net, saliency: releaseSaliency }, 1)
   const batch = syntheticBatch(size)
-  const forwardMs = time(() => rstnForward(model, batch), warmup, reps)
+  const forward = timeBoth(() => rstnForward(model, batch), warmup, reps)
   const trainer = createTrainer({
     model,
     samples: Array.from({ length: BATCH }, (_, i) => ({ caseIndex: i, slice: 0 })),
@@ -83,9 +98,16 @@ export const benchRstn = (net: Fcn8sConfig, size: number, warmup: number, reps: 
     }
   })
   const losses: number[] = []
-  const trainStepMs = time(() => void losses.push(trainer.step().losses.joint), warmup, reps)
+  const step = timeBoth(() => void losses.push(trainer.step().losses.joint), warmup, reps)
   trainer.dispose()
   model.dispose()
   const b = expandBounds(activeBounds(batch.labels, { n: BATCH, h: size, w: size, c: 3 }, 0.5)!, fixedMargins(MARGIN), size, size)
-  return { forwardMs, trainStepMs, fineCrop: `${b.height}x${b.width}`, losses }
+  return {
+    forwardMs: forward.wall,
+    trainStepMs: step.wall,
+    forwardCpuMs: forward.cpu,
+    trainStepCpuMs: step.cpu,
+    fineCrop: `${b.height}x${b.width}`,
+    losses
+  }
 }
