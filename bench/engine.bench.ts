@@ -77,7 +77,7 @@ const benchWidthQuarter = (): Record<string, unknown> => {
     const keys = ["forwardMs", "trainStepMs", "forwardCpuMs", "trainStepCpuMs"] as const
     const med = (ts: Timing[]) => Object.fromEntries(keys.map((k) => [k, median(ts.map((t) => t[k]))])) as unknown as Timing
     // rstn / PyTorch per round (each pair ran back to back), then the median over rounds.
-    const ratio = (k: (typeof keys)[number]) => round((median(rstn.map((t, i) => t[k] / pytorch[i]![k])) * 100)) / 100
+    const ratio = (k: (typeof keys)[number]) => Math.round(median(rstn.map((t, i) => t[k] / pytorch[i]![k])) * 100) / 100
     perThreads[`${threads} thread${threads === 1 ? "" : "s"}`] = {
       rstn: med(rstn),
       pytorch: torch ? med(pytorch) : "not installed (apt-get install python3-torch)",

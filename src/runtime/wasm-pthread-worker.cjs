@@ -5,5 +5,4 @@
 // its string literals.
 "use strict"
 const { wasmWorkerContents } = require("@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js")
-// eslint-disable-next-line no-eval
 eval(wasmWorkerContents.replace(/\n/g, "\\n"))

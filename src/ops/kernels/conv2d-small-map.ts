@@ -11,6 +11,7 @@
  * filter (contiguous in HWIO: a view, no copy) is added to those output pixels. The input
  * gradient is the same walk with the roles swapped, against the filter transposed once to HWOI.
  * Products run on the backend's XNNPACK fully-connected path (BatchMatMul without transposes).
+ * Used only where that pays: see MAX_USEFUL_FRACTION, MIN_TAP_WEIGHTS and conv2d.ts.
  */
 import type * as tf from "@tensorflow/tfjs"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
@@ -41,14 +42,19 @@ const tapsOf = (info: tf.backend_util.Conv2DInfo): Tap[] => {
   return taps
 }
 
-/** Use the per-tap products when they skip most of the work and stay large enough to pay. */
+/** Use the per-tap products when they skip most of the work... */
 export const MAX_USEFUL_FRACTION = 0.5
-export const MIN_CHANNELS = 32
+/**
+ * ...and each tap's block of the filter is large: the products pack their weights on every
+ * call, which only the saved arithmetic of a large fc6 repays. Measured in training: the
+ * width-1/4 fc6 (128 x 1024 per tap) gains; the demo's width-1/16 fc6 (32 x 256) does not.
+ */
+export const MIN_TAP_WEIGHTS = 65536
 
 /** True for a geometry this module computes faster than the backend's convolution. */
 export const suitsTaps = (info: tf.backend_util.Conv2DInfo): boolean => {
   if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return false
-  if (info.inChannels < MIN_CHANNELS || info.outChannels < MIN_CHANNELS) return false
+  if (info.inChannels * info.outChannels < MIN_TAP_WEIGHTS) return false
   const pairs = tapsOf(info).reduce((s, t) => s + (t.oh1 - t.oh0) * (t.ow1 - t.ow0), 0)
   return pairs < MAX_USEFUL_FRACTION * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth
 }
