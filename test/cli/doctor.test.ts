@@ -40,6 +40,10 @@ describe("rstn doctor", () => {
       "Conv2DBackpropFilter",
       "Conv2DBackpropInput",
       "Tile",
+      "Conv2D",
+      "Slice",
+      "RstnBatchNorm",
+      "RstnAdam",
       "MaxPoolGrad"
     ])
     for (const c of r.kernelChecks!) expect(c.relativeError).toBeLessThan(1e-4)

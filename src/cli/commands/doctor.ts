@@ -49,9 +49,12 @@ export interface DoctorReport {
   readonly kernelChecks?: ReadonlyArray<KernelCheck>
 }
 
-const details = (s: BackendStatus): string => {
+const details = (s: BackendStatus, cpus: number): string => {
   if (s.name === "wasm") {
-    const threads = `${s.threads ?? 1} thread${s.threads === 1 ? "" : "s"}${(s.threads ?? 1) > 1 ? " (threaded build)" : ""}`
+    const n = s.threads ?? 1
+    // run.threads defaults to the idle cores: say so when that is fewer than all of them.
+    const why = n > 1 ? " (threaded build)" : cpus > 1 ? ` (the other cores are busy; run.threads sets it)` : ""
+    const threads = `${n} thread${n === 1 ? "" : "s"}${why}`
     return `${s.simd ? "SIMD" : "no SIMD"}, ${threads}; rstn kernels: ${(s.kernels ?? []).join(", ")}`
   }
   if (s.name === "cpu") return "pure JavaScript: slow, for tests and tiny runs"
@@ -63,11 +66,11 @@ export const renderReport = (r: DoctorReport): string => {
   const lines = [`TensorFlow.js backends on this machine (Node ${r.node}, ${r.platform}, ${r.cpus} CPUs):`, ""]
   for (const s of r.backends) {
     const status = s.available ? `ok ${s.version ?? ""}`.trim() : "missing"
-    lines.push(`  ${s.name.padEnd(10)}${status.padEnd(11)}${s.available ? details(s) : (s.problem ?? "")}`)
+    lines.push(`  ${s.name.padEnd(10)}${status.padEnd(11)}${s.available ? details(s, r.cpus) : (s.problem ?? "")}`)
     if (!s.available && s.hint) lines.push(`  ${"".padEnd(10)}${"install:".padEnd(11)}${s.hint}`)
   }
   if (r.kernelChecks) {
-    lines.push("", "wasm gradient kernels against cpu (relative error, must stay below 1e-4):")
+    lines.push("", "rstn's wasm kernels against cpu (relative error, must stay below 1e-4):")
     for (const c of r.kernelChecks) {
       lines.push(`  ${c.kernel.padEnd(22)}${c.ok ? "ok  " : "FAIL"}  ${c.relativeError.toExponential(1)}  ${c.case}`)
     }
