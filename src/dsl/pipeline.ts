@@ -501,6 +501,10 @@ export const Run = Schema.Struct({
   backend: Schema.optionalWith(Schema.Literal("auto", "node-gpu", "node", "wasm", "cpu"), { default: () => "auto" as const }).annotations({
     description: "Tensor backend; auto tries node-gpu, node, wasm, then cpu (rstn doctor shows which work here)."
   }),
+  threads: Schema.optional(PositiveInt.pipe(Schema.lessThanOrEqualTo(8))).annotations({
+    description:
+      "Threads of the wasm backend's XNNPACK kernels, 1..8; absent: the cores other processes leave idle when the run starts (all of an idle machine's). Results do not depend on it."
+  }),
   dir: Schema.optionalWith(FilePath, { default: () => "runs/{name}" }).annotations({
     description: "Run directory, relative to where rstn runs; {name} is replaced by the pipeline's name."
   }),

@@ -11,6 +11,7 @@ import { Pipeline } from "../dsl/pipeline.ts"
 import { ArtifactStore } from "./artifact-store.ts"
 import { atomicWrite, WriteError } from "./atomic-write.ts"
 import { checkBackend } from "./backend.ts"
+import { defaultThreads } from "./wasm-threads.ts"
 import { coarseId, compilePipeline, REPORT_ID, testId } from "./compile.ts"
 import { EventBus } from "./event-bus.ts"
 import type { RunEvent } from "./events.ts"
@@ -136,7 +137,7 @@ export const runPipeline = (req: RunRequest) =>
   Effect.gen(function* () {
     const p = req.pipeline
     const out = req.out ?? ((line: string) => void process.stdout.write(`${line}\n`))
-    const backend = yield* checkBackend(p.run.backend, { source: "run.backend" })
+    const backend = yield* checkBackend(p.run.backend, { source: "run.backend", threads: p.run.threads ?? defaultThreads() })
     const runDir = path.resolve(p.run.dir)
     // Refuse early, before generating data or touching pipeline.json, when another run holds the directory.
     const held = yield* RunLock.readLock(runDir).pipe(Effect.provide(FileSystem.layer))
