@@ -5,22 +5,19 @@
  * command pays. Each is run RUNS times in turn; medians and the spread are reported, with the
  * load average, since these machines share their cores with training runs.
  *
- * `npm run -s bench -- startup`; it builds dist/ first (tsc -b: a no-op when up to date).
+ * `npm run -s bench -- startup`; it builds dist/ first (scripts/build.ts).
  */
-import { execFileSync, spawnSync } from "node:child_process"
-import { createRequire } from "node:module"
+import { spawnSync } from "node:child_process"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { build } from "../scripts/build.ts"
 
 const RUNS = 15
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const bin = path.join(root, "bin/rstn.js")
 
-execFileSync(process.execPath, [createRequire(import.meta.url).resolve("typescript/bin/tsc"), "-b", path.join(root, "tsconfig.build.json")], {
-  cwd: root,
-  stdio: "inherit"
-})
+await build()
 
 const cases = {
   "node -e 0": ["-e", "0"],

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the compiled JavaScript in dist/ (`npm run build`; `npm ci` and `npm pack` build it
+// Runs the bundled JavaScript in dist/ (`npm run build`; `npm ci` and `npm pack` build it
 // through the prepare script), so the installed command needs no TypeScript tooling.
 
 // A reader that stops early (`rstn schema | head`) closes the pipe: stop quietly, as other
@@ -13,9 +13,9 @@ for (const stream of [process.stdout, process.stderr]) {
 
 let main
 try {
-  ;({ main } = await import("../dist/src/cli/main.js"))
+  ;({ main } = await import("../dist/rstn.js"))
 } catch (e) {
-  if (e?.code !== "ERR_MODULE_NOT_FOUND" || !String(e.message).includes("dist/src/cli/main.js")) throw e
+  if (e?.code !== "ERR_MODULE_NOT_FOUND" || !String(e.message).includes("dist/rstn.js")) throw e
   process.stderr.write("rstn: the compiled code (dist/) is missing; run `npm run build` in the rstn checkout (npm ci does)\n")
   process.exit(1)
 }

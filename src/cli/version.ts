@@ -1,7 +1,7 @@
 /**
  * rstn's version, from the package.json of the installed package. The file is found by walking
- * up from this module, so it is the same whether the sources run (src/cli) or the compiled
- * code (dist/src/cli), and wherever npm installed the package.
+ * up from this module, so it is the same whether the sources run (src/cli) or the bundle
+ * (dist/), and wherever npm installed the package.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"

@@ -1,19 +1,14 @@
 /**
- * Vitest global setup: compiles the sources to dist/ before any test runs, because the tests
- * that spawn `bin/rstn.js` exercise the compiled code, exactly what `npm install -g` ships.
- * `tsc -b` compares file hashes, so when nothing changed this takes under a second.
+ * Vitest global setup: builds dist/ (scripts/build.ts) before any test runs, because the tests
+ * that spawn `bin/rstn.js` exercise the bundled code, exactly what `npm install -g` ships.
+ * esbuild bundles the CLI in a second or two.
  */
-import { execFileSync } from "node:child_process"
-import { createRequire } from "node:module"
-import * as path from "node:path"
+import { build } from "../../scripts/build.ts"
 
-export default function setup(): void {
-  const root = path.resolve(import.meta.dirname, "../..")
-  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
+export default async function setup(): Promise<void> {
   try {
-    execFileSync(process.execPath, [tsc, "-b", path.join(root, "tsconfig.build.json")], { cwd: root, encoding: "utf8", stdio: "pipe" })
+    await build()
   } catch (e) {
-    const out = (e as { stdout?: string }).stdout ?? ""
-    throw new Error(`building dist/ for the CLI tests failed (npm run build):\n${out}`)
+    throw new Error(`building dist/ for the CLI tests failed (npm run build):\n${e instanceof Error ? e.message : String(e)}`)
   }
 }
