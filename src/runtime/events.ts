@@ -44,7 +44,16 @@ export const RunStarted = Schema.TaggedStruct("run-started", {
   maxRounds: Schema.Number
 })
 
-export const NodeStarted = Schema.TaggedStruct("node-started", { at: At, key: Schema.String })
+export const NodeStarted = Schema.TaggedStruct("node-started", {
+  at: At,
+  key: Schema.String,
+  /** Where it runs, when not in the driver itself: a local worker (`w1`, `w2`, ...) or `slurm`. */
+  worker: Schema.optional(Schema.String),
+  /** The worker's process id (local workers). */
+  pid: Schema.optional(Schema.Number),
+  /** The Slurm job running it. */
+  jobId: Schema.optional(Schema.String)
+})
 
 export const NodeFinished = Schema.TaggedStruct("node-finished", {
   at: At,
@@ -102,7 +111,15 @@ const Concern = {
 }
 
 export const Warning = Schema.TaggedStruct("warning", { at: At, message: Schema.String, ...Concern })
-export const RunError = Schema.TaggedStruct("error", { at: At, message: Schema.String, ...Concern })
+export const RunError = Schema.TaggedStruct("error", {
+  at: At,
+  message: Schema.String,
+  ...Concern,
+  /** The Slurm job that failed. */
+  jobId: Schema.optional(Schema.String),
+  /** The output file of the process or job that ran the node. */
+  log: Schema.optional(Schema.String)
+})
 export const Log = Schema.TaggedStruct("log", { at: At, message: Schema.String })
 
 export const SummaryStats = Schema.Struct({
