@@ -215,7 +215,7 @@ export const runPipeline = (req: RunRequest) =>
           )
         }
         const r = yield* executeRun(graph, {
-          concurrency: p.run.concurrency,
+          concurrency: 1,
           onNodeError: p.run.onCaseError,
           caseOf: caseOfFailure(dataset),
           header,
