@@ -1,0 +1,26 @@
+/**
+ * The executor a pipeline asks for (`run.executor`), as the runner the scheduler uses.
+ */
+import * as os from "node:os"
+import type { Executor } from "../../dsl/pipeline.ts"
+import { inProcess } from "./in-process.ts"
+import { localPool } from "./local-pool.ts"
+import type { MakeRunner } from "./runner.ts"
+
+/** `workers: auto` is one worker per core the machine has. */
+export const resolveWorkers = (workers: "auto" | number): number => (workers === "auto" ? os.availableParallelism() : workers)
+
+export interface ExecutorContext {
+  readonly runDir: string
+  /** The backend the driver chose, which every worker and job loads. */
+  readonly backend: string
+}
+
+export const executorFor = <E, R>(executor: Executor, ctx: ExecutorContext): MakeRunner<E, R> => {
+  if (executor.kind === "local") {
+    const workers = resolveWorkers(executor.workers)
+    // One worker is the driver itself: no process to start, and the run is what it always was.
+    return workers <= 1 ? inProcess(1) : localPool({ workers, runDir: ctx.runDir, backend: ctx.backend })
+  }
+  throw new Error("the slurm executor is not implemented yet")
+}
