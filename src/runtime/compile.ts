@@ -9,13 +9,15 @@
  *   report                the same over every case, and the files published at the run's root
  *
  * Each node's configuration is exactly the part of the pipeline it reads, at its YAML paths
- * (so `rstn plan` names the edited key), plus the cases it reads with their fingerprints. The
- * test loop's own t is left out of the test nodes (they run on to the highest reported
+ * (so `rstn plan` names the edited key), plus the cases it reads with their fingerprints; nodes
+ * that run `src/ops` code also hash its ENGINE_VERSION, so a change of numerics recomputes them.
+ * The test loop's own t is left out of the test nodes (they run on to the highest reported
  * threshold), so editing t re-runs only the evaluation.
  */
 import { Either } from "effect"
 import { configSubtree } from "../dsl/config-subtree.ts"
 import type { PlannedPhase } from "../dsl/training-plan.ts"
+import { ENGINE_VERSION } from "../ops/engine-version.ts"
 import { asNodeError, type NodeError } from "./execution/node-error.ts"
 import type { Stage } from "../dsl/pipeline.ts"
 import { trainingPhases } from "../dsl/training-plan.ts"
@@ -118,6 +120,7 @@ export const compilePipeline = (pipeline: Pipeline, dataset: PipelineDataset): E
           label: `train fold ${fold} view ${view} phase ${phase.name}`,
           deps: previous === null ? [] : [previous],
           config: { ...(configSubtree(p, [...trainingPaths, own]) as object), fold, view, cases: trainCases },
+          engine: ENGINE_VERSION,
           cost: trainingCost(phase, trainCases.length),
           run: (ctx) => asNodeError(runTrain(ctx, env, { fold, view, phase, previous }))
         })
@@ -145,6 +148,7 @@ export const compilePipeline = (pipeline: Pipeline, dataset: PipelineDataset): E
           label: `coarse ${c.id} view ${view}`,
           deps: [trainId(c.fold, view, coarsePhase)],
           config: { ...caseShared, case: caseRef(c), view },
+          engine: ENGINE_VERSION,
           cost: COST.coarse,
           run: (ctx) => asNodeError(runCoarse(ctx, env, { case: c, view, weights: trainId(c.fold, view, coarsePhase) }))
         })
@@ -158,6 +162,7 @@ export const compilePipeline = (pipeline: Pipeline, dataset: PipelineDataset): E
       label: `test ${c.id}`,
       deps: [...Object.values(coarse), ...finePhases.flatMap((ph) => views.map((v) => trainId(c.fold, v, ph)))],
       config: { ...testShared, case: caseRef(c), fold: c.fold, views, stopAt, thresholds: p.evaluation.thresholds, format: TEST_RECORD_FORMAT },
+      engine: ENGINE_VERSION,
       cost: COST.test,
       run: (ctx) => asNodeError(runTestCase(ctx, env, { case: c, views, coarse, fine, stopAt }))
     })
