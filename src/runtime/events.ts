@@ -38,6 +38,8 @@ export const RunStarted = Schema.TaggedStruct("run-started", {
   backend: Schema.String,
   backendReason: Schema.String,
   pid: Schema.Number,
+  /** Where nodes run (`run.executor`), e.g. `local, 2 worker processes`. */
+  executor: Schema.optional(Schema.String),
   nodes: Schema.Array(PlannedNode),
   /** Thresholds t reported by the evaluation (paper: 0.90, 0.95, 0.98, 0.99). */
   thresholds: Schema.Array(Schema.Number),

@@ -17,7 +17,7 @@ import { checkBackend } from "./backend.ts"
 import { compilePipeline, REPORT_ID } from "./compile.ts"
 import { EventBus } from "./event-bus.ts"
 import type { RunEvent } from "./events.ts"
-import { executorFor } from "./execution/choose.ts"
+import { describeExecutor, executorFor } from "./execution/choose.ts"
 import { caseOfFailure } from "./failure-case.ts"
 import { FileSystem } from "./file-system.ts"
 import { replayCase, type TestCaseResult } from "./nodes/test-case.ts"
@@ -87,7 +87,8 @@ export const runPipeline = (req: RunRequest) =>
       backend: backend.name,
       backendReason: backend.reason,
       thresholds: p.evaluation.thresholds,
-      maxRounds: converge?.kind === "converge-until" ? converge.maxRounds : 0
+      maxRounds: converge?.kind === "converge-until" ? converge.maxRounds : 0,
+      executor: describeExecutor(p.run.executor)
     }
     let stop: StopSignal | undefined
     // A stop asked for while the run is still taking its lock (no stop signal yet): made once it has one.

@@ -26,6 +26,8 @@ export interface RunHeader {
   readonly backendReason: string
   readonly thresholds: ReadonlyArray<number>
   readonly maxRounds: number
+  /** Where nodes run, in words (`describeExecutor`). */
+  readonly executor?: string
 }
 
 type RunFinished = Extract<RunEvent, { _tag: "run-finished" }>

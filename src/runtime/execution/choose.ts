@@ -10,6 +10,17 @@ import type { MakeRunner } from "./runner.ts"
 /** `workers: auto` is one worker per core the machine has. */
 export const resolveWorkers = (workers: "auto" | number): number => (workers === "auto" ? os.availableParallelism() : workers)
 
+/** The executor in one line, for run-started, `rstn status` and `rstn plan`. */
+export const describeExecutor = (executor: Executor): string => {
+  if (executor.kind === "local") {
+    const n = resolveWorkers(executor.workers)
+    const auto = executor.workers === "auto" ? " (auto: one per core)" : ""
+    return n <= 1 ? `local, 1 worker (the rstn process itself)${auto}` : `local, ${n} worker processes${auto}`
+  }
+  const parts = [executor.partition !== undefined ? `partition ${executor.partition}` : "", executor.gres !== undefined ? `gres ${executor.gres}` : ""]
+  return `slurm, one batch job per node${parts.some(Boolean) ? ` (${parts.filter(Boolean).join(", ")})` : ""}`
+}
+
 export interface ExecutorContext {
   readonly runDir: string
   /** The backend the driver chose, which every worker and job loads. */
