@@ -1,0 +1,112 @@
+/**
+ * `npm run -s bench -- parallel`: the demo pipeline run start to finish with one worker (the rstn
+ * process itself) and with two worker processes, alternately, several times; prints the wall
+ * times, their medians and ratio, the machine's load around each run, and whether every run's
+ * summary.json and cases.json are the same apart from timing fields (issue 11: on a 2-core
+ * machine the parallel run should take at most 0.6x the serial one, with identical results).
+ *
+ * The demo's training is shortened (BENCH_SCALE, default 0.25 of its iterations) so a round of
+ * runs takes minutes, not a quarter of an hour; the graph (3 views x 3 phases, 36 coarse and 12
+ * test nodes) is the demo's. BENCH_REPS (default 3) sets the repetitions, BENCH_WORKERS (default
+ * "1,2") the worker counts. Runs go to a temporary directory; the phantom data is the demo's own
+ * (data/phantom-demo, generated on first use, before timing starts).
+ */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const bin = path.join(repo, "bin", "rstn.js")
+const demo = path.join(repo, "pipelines", "demo.yaml")
+const scale = Number(process.env.BENCH_SCALE ?? "0.25")
+const reps = Number(process.env.BENCH_REPS ?? "3")
+const workerCounts = (process.env.BENCH_WORKERS ?? "1,2").split(",").map(Number)
+
+// The demo's phases, scaled: S 300, I 300, J 800 iterations with its learning-rate step at 400.
+const iterations = (n: number) => Math.max(1, Math.round(n * scale))
+const shorten = [
+  `training.phases[0].iterations=${iterations(300)}`,
+  `training.phases[1].iterations=${iterations(300)}`,
+  `training.phases[2].iterations=${iterations(800)}`,
+  `training.phases[2].schedule.every=${iterations(400)}`
+].flatMap((s) => ["--set", s])
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), "rstn-bench-parallel-"))
+
+const rstn = (args: ReadonlyArray<string>) => {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: repo, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: "1" } })
+  if (r.status !== 0) throw new Error(`rstn ${args.join(" ")} failed (${r.status}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`)
+  return r
+}
+
+/** A result file without its wall-time fields (as the kill/resume tests compare them). */
+const TIMING = new Set(["ms", "coarseMs", "durationMs"])
+const strip = (v: unknown): unknown =>
+  Array.isArray(v)
+    ? v.map(strip)
+    : typeof v === "object" && v !== null
+      ? Object.fromEntries(Object.entries(v).filter(([k]) => !TIMING.has(k)).map(([k, x]) => [k, strip(x)]))
+      : v
+const results = (dir: string) =>
+  Object.fromEntries(["summary.json", "cases.json"].map((f) => [f, JSON.stringify(strip(JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"))))]))
+const bytes = (dir: string) => fs.readFileSync(path.join(dir, "summary.json"), "utf8")
+
+const median = (xs: ReadonlyArray<number>): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+
+// The demo's phantoms (its dataset.source), written before any timing starts.
+rstn(["phantom", path.join(repo, "data", "phantom-demo"), "--cases", "24", "--seed", "7", "--size", "small"])
+
+interface Sample {
+  readonly workers: number
+  readonly rep: number
+  readonly wallMs: number
+  readonly loadBefore: number
+  readonly loadAfter: number
+}
+const samples: Sample[] = []
+let reference: { summary: string; text: Record<string, string> } | undefined
+let identical = true
+let bytesIdentical = true
+for (let rep = 1; rep <= reps; rep++) {
+  // Alternate the order so a drift in the machine's load does not favour one count.
+  const order = rep % 2 === 1 ? workerCounts : [...workerCounts].reverse()
+  for (const workers of order) {
+    const dir = path.join(root, `w${workers}-r${rep}`)
+    const loadBefore = os.loadavg()[0]!
+    const t = performance.now()
+    rstn(["run", demo, "--no-tui", "--run-dir", dir, ...shorten, "--set", `run.executor.workers=${workers}`])
+    const wallMs = performance.now() - t
+    const loadAfter = os.loadavg()[0]!
+    samples.push({ workers, rep, wallMs: Math.round(wallMs), loadBefore: +loadBefore.toFixed(2), loadAfter: +loadAfter.toFixed(2) })
+    process.stderr.write(`parallel: ${workers} worker(s), rep ${rep}: ${(wallMs / 1000).toFixed(1)} s (load ${loadBefore.toFixed(2)} -> ${loadAfter.toFixed(2)})\n`)
+    const text = results(dir)
+    if (reference === undefined) reference = { summary: bytes(dir), text }
+    else {
+      if (JSON.stringify(text) !== JSON.stringify(reference.text)) identical = false
+      if (bytes(dir) !== reference.summary) bytesIdentical = false
+    }
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+fs.rmSync(root, { recursive: true, force: true })
+
+const medians = Object.fromEntries(workerCounts.map((w) => [w, median(samples.filter((s) => s.workers === w).map((s) => s.wallMs))]))
+const serial = medians[workerCounts[0]!]!
+process.stdout.write(
+  `${JSON.stringify({
+    pipeline: "pipelines/demo.yaml",
+    shortened: shorten.filter((s) => s !== "--set"),
+    cpus: os.availableParallelism(),
+    reps,
+    medianWallMs: medians,
+    ratioToFirst: Object.fromEntries(workerCounts.map((w) => [w, +(medians[w]! / serial).toFixed(3)])),
+    resultsIdenticalApartFromTimes: identical,
+    summaryJsonByteIdentical: bytesIdentical,
+    samples
+  })}\n`
+)
