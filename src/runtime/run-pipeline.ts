@@ -18,6 +18,7 @@ import { compilePipeline, REPORT_ID } from "./compile.ts"
 import { EventBus } from "./event-bus.ts"
 import type { RunEvent } from "./events.ts"
 import { describeExecutor, executorFor } from "./execution/choose.ts"
+import { Slurm } from "./execution/slurm-client.ts"
 import { caseOfFailure } from "./failure-case.ts"
 import { FileSystem } from "./file-system.ts"
 import { replayCase, type TestCaseResult } from "./nodes/test-case.ts"
@@ -25,7 +26,7 @@ import { prepareDataset } from "./pipeline-dataset.ts"
 import { displayDir, executeRun, exitCode } from "./run.ts"
 import * as RunLock from "./run-lock.ts"
 import { type RunRecord, writeRunRecord } from "./run-record.ts"
-import { publish, summarize } from "./run-report.ts"
+import { failuresMarkdown, publish, summarize } from "./run-report.ts"
 import type { StopSignal } from "./stop-signal.ts"
 
 export { flagOverrides, PIPELINE_FILE, readRunRecord, ResumeError } from "./run-record.ts"
@@ -57,6 +58,8 @@ export interface RunRequest {
   readonly out?: (line: string) => void
   /** The file system the run's store and event log use (tests inject faults); default the real one. */
   readonly fileSystem?: Layer.Layer<FileSystem>
+  /** The Slurm commands of `run.executor.kind: slurm` (tests pass `Slurm.Test`); default the real ones. */
+  readonly slurm?: Layer.Layer<Slurm>
 }
 
 export const runPipeline = (req: RunRequest) =>
@@ -102,10 +105,11 @@ export const runPipeline = (req: RunRequest) =>
       Effect.gen(function* () {
         const bus = yield* EventBus
         const store = yield* ArtifactStore
+        const slurm = yield* Slurm
         const viewDone = req.observe === undefined ? Effect.void : yield* req.observe({ events: yield* bus.events, requestStop })
         const r = yield* executeRun(graph, {
           concurrency: 1,
-          executor: executorFor(p.run.executor, { runDir, backend: backend.name }),
+          executor: executorFor(p.run.executor, { runDir, backend: backend.name, backendChoice: p.run.backend, slurm }),
           onNodeError: p.run.onCaseError,
           caseOf: caseOfFailure(dataset),
           header,
@@ -126,11 +130,17 @@ export const runPipeline = (req: RunRequest) =>
         yield* viewDone
         const report = r.outcomes.get(REPORT_ID)
         if (report && (report._tag === "done" || report._tag === "cached")) {
-          yield* publish(runDir, report.manifest, store.outputDir(REPORT_ID, report.manifest.key))
+          const failures = failuresMarkdown(r.outcomes, (id) => graph.byId.get(id)?.label ?? id)
+          yield* publish(runDir, report.manifest, store.outputDir(REPORT_ID, report.manifest.key), failures)
         }
         return r
       })
-    ).pipe(Effect.provide(ArtifactStore.layer(runDir)), Effect.provide(EventBus.layer), Effect.provide(req.fileSystem ?? FileSystem.layer))
+    ).pipe(
+      Effect.provide(ArtifactStore.layer(runDir)),
+      Effect.provide(EventBus.layer),
+      Effect.provide(req.fileSystem ?? FileSystem.layer),
+      Effect.provide(req.slurm ?? Slurm.layer)
+    )
 
     const summary = path.join(runDir, "summary.md")
     if (result.status === "done" && fs.existsSync(summary)) {

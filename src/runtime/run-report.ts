@@ -28,8 +28,26 @@ export const summarize = (outcomes: ReadonlyMap<string, NodeOutcome>) => {
   return { summary: stats(json.final), coarse: stats(json.coarse), failedCases: json.failedCases }
 }
 
-/** Copies the report's files and the predicted masks to the run directory's root. */
-export const publish = (runDir: string, manifest: Manifest, outputDir: string): Effect.Effect<void, WriteError> =>
+/**
+ * The nodes that failed, for the end of the published summary.md: each with its message and,
+ * when it ran as a Slurm job or in a worker that died, the job and the log to read. Empty when
+ * none failed.
+ */
+export const failuresMarkdown = (outcomes: ReadonlyMap<string, NodeOutcome>, labelOf: (id: string) => string): string => {
+  const lines = [...outcomes.entries()].flatMap(([id, o]) => {
+    if (o._tag !== "failed") return []
+    const where =
+      o.fault._tag === "JobFailed" ? ` (Slurm job ${o.fault.jobId}, log ${o.fault.log})` : o.fault._tag === "WorkerLost" ? ` (log ${o.fault.log})` : ""
+    return [`- ${labelOf(id)}: ${o.message}${where}`]
+  })
+  return lines.length === 0 ? "" : ["", "## Failed nodes", "", ...lines, ""].join("\n")
+}
+
+/**
+ * Copies the report's files and the predicted masks to the run directory's root; `failures`
+ * (`failuresMarkdown`) is added to the end of summary.md there.
+ */
+export const publish = (runDir: string, manifest: Manifest, outputDir: string, failures = ""): Effect.Effect<void, WriteError> =>
   Effect.gen(function* () {
     const copies: Publication[] = [
       ...Object.values(manifest.outputs.files).map((f) => ({ from: path.join(outputDir, path.basename(f.path)), to: path.basename(f.path) })),
@@ -40,6 +58,6 @@ export const publish = (runDir: string, manifest: Manifest, outputDir: string): 
         try: () => fs.readFileSync(c.from),
         catch: () => new WriteError({ file: path.join(runDir, c.to), reason: `its source ${c.from} is gone`, hint: "run again to recompute it" })
       })
-      yield* atomicWrite(path.join(runDir, c.to), bytes)
+      yield* atomicWrite(path.join(runDir, c.to), c.to === "summary.md" && failures !== "" ? Buffer.concat([bytes, Buffer.from(failures)]) : bytes)
     }
   })

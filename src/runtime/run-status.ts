@@ -135,7 +135,7 @@ export const runStatus = (
         }
         case "error": {
           const n = e.key === undefined ? undefined : entries.get(e.key)
-          if (n) n.message = e.message
+          if (n) n.message = `${e.message}${e.jobId !== undefined ? ` (Slurm job ${e.jobId}${e.log !== undefined ? `, log ${e.log}` : ""})` : e.log !== undefined ? ` (log ${e.log})` : ""}`
           break
         }
         case "run-finished":

@@ -6,6 +6,8 @@ import type { Executor } from "../../dsl/pipeline.ts"
 import { inProcess } from "./in-process.ts"
 import { localPool } from "./local-pool.ts"
 import type { MakeRunner } from "./runner.ts"
+import { slurmExecutor } from "./slurm.ts"
+import type { SlurmService } from "./slurm-client.ts"
 
 /** `workers: auto` is one worker per core the machine has. */
 export const resolveWorkers = (workers: "auto" | number): number => (workers === "auto" ? os.availableParallelism() : workers)
@@ -23,8 +25,14 @@ export const describeExecutor = (executor: Executor): string => {
 
 export interface ExecutorContext {
   readonly runDir: string
-  /** The backend the driver chose, which every worker and job loads. */
+  /** The backend the driver chose, which every local worker loads. */
   readonly backend: string
+  /**
+   * The pipeline's backend choice (`run.backend`), which each Slurm job makes for itself: a job
+   * may run on a GPU node the driver's machine is not.
+   */
+  readonly backendChoice: string
+  readonly slurm: SlurmService
 }
 
 export const executorFor = <E, R>(executor: Executor, ctx: ExecutorContext): MakeRunner<E, R> => {
@@ -33,5 +41,5 @@ export const executorFor = <E, R>(executor: Executor, ctx: ExecutorContext): Mak
     // One worker is the driver itself: no process to start, and the run is what it always was.
     return workers <= 1 ? inProcess(1) : localPool({ workers, runDir: ctx.runDir, backend: ctx.backend })
   }
-  throw new Error("the slurm executor is not implemented yet")
+  return slurmExecutor({ runDir: ctx.runDir, backend: ctx.backendChoice, executor, slurm: ctx.slurm })
 }

@@ -16,7 +16,7 @@ import { Effect, Either, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { atomicWrite, type WriteError } from "../atomic-write.ts"
-import { keyDirName } from "../artifact-store.ts"
+import { JOB_EVENTS, JOB_REQUEST, JOB_RESULT, keyDirName } from "../artifact-store.ts"
 import { encodeLine, type RunEvent } from "../events.ts"
 import { Manifest } from "../manifest.ts"
 import * as StopSignal from "../stop-signal.ts"
@@ -25,9 +25,7 @@ import { openHost, runRequested } from "./node-host.ts"
 import { outcomeOf } from "./worker.ts"
 import { BodyOutcome } from "./worker-protocol.ts"
 
-export const JOB_REQUEST = "job-request.json"
-export const JOB_EVENTS = "job-events.jsonl"
-export const JOB_RESULT = "job-result.json"
+export { JOB_EVENTS, JOB_REQUEST, JOB_RESULT } from "../artifact-store.ts"
 
 export const JobRequest = Schema.Struct({
   id: Schema.String,
