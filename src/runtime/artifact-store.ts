@@ -41,6 +41,9 @@ export interface FailureRecord {
   readonly at: number
 }
 
+/** Where processes that run nodes for the driver (workers, Slurm jobs) write their output, under the run directory. */
+export const LOG_DIR = "logs"
+
 export const MANIFEST = "node.json"
 export const CHECKPOINT = "checkpoint.bin"
 export const FAILURE = "failure.json"

@@ -12,7 +12,6 @@ export const inProcess =
   ({ store, bus, stop }) =>
     Effect.succeed({
       slots: Math.max(1, Math.floor(slots)),
-      describe: slots <= 1 ? "in this process" : `in this process, ${slots} nodes at a time`,
       run: (job) =>
         Effect.gen(function* () {
           yield* store.beginAttempt(job.node.id, job.node.key)

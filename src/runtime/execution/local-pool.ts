@@ -16,10 +16,11 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { BodyResult } from "./node-body.ts"
-import { causeOf, NodeFailure, WorkerLost } from "./node-error.ts"
+import { LOG_DIR } from "../artifact-store.ts"
+import { NodeFailure, WorkerLost } from "./node-error.ts"
 import type { MakeRunner, NodeJob } from "./runner.ts"
 import { rstnCommand } from "./rstn-command.ts"
-import { type BodyOutcome, decodeFromWorker, encodeToWorker, type FromWorker, type ToWorker } from "./worker-protocol.ts"
+import { bodyResultOf, decodeFromWorker, encodeToWorker, type FromWorker, type ToWorker } from "./worker-protocol.ts"
 
 export interface LocalPoolOptions {
   readonly workers: number
@@ -42,16 +43,7 @@ interface Worker {
   gone: boolean
 }
 
-export const LOG_DIR = "logs"
 export const workerLog = (runDir: string, name: string): string => path.join(runDir, LOG_DIR, `worker-${name}.log`)
-
-/** The outcome a worker reported, as the scheduler takes it. */
-export const bodyResultOf = (o: BodyOutcome): BodyResult =>
-  o._tag === "finished"
-    ? { _tag: "finished", json: o.json as never, files: o.files }
-    : o._tag === "failed"
-      ? { _tag: "failed", cause: causeOf(o.fault) }
-      : { _tag: "stopped" }
 
 const failedWith = (e: NodeFailure | WorkerLost): BodyResult => ({ _tag: "failed", cause: Cause.fail(e) })
 
@@ -199,7 +191,6 @@ export const localPool =
 
       return {
         slots: options.workers,
-        describe: `in ${options.workers} worker processes (logs in ${path.join(runDir, LOG_DIR)})`,
         run: (job) =>
           Effect.gen(function* () {
             if (unusable !== undefined) return failedWith(unusable)

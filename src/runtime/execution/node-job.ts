@@ -22,8 +22,7 @@ import { Manifest } from "../manifest.ts"
 import * as StopSignal from "../stop-signal.ts"
 import { NodeFailure } from "./node-error.ts"
 import { openHost, runRequested } from "./node-host.ts"
-import { outcomeOf } from "./worker.ts"
-import { BodyOutcome } from "./worker-protocol.ts"
+import { BodyOutcome, outcomeOf } from "./worker-protocol.ts"
 
 export { JOB_EVENTS, JOB_REQUEST, JOB_RESULT } from "../artifact-store.ts"
 

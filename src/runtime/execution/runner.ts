@@ -44,8 +44,6 @@ export interface NodeRunner<E, R> {
    * wherever it runs; a stop request lets it reach its next safe point instead.
    */
   readonly run: (job: NodeJob<E, R>) => Effect.Effect<BodyResult, never, R>
-  /** One line for the run log: how this executor runs nodes. */
-  readonly describe: string
 }
 
 export interface RunnerEnv {

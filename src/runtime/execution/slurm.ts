@@ -17,16 +17,16 @@ import { Clock, Effect, Either, Option, Ref } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { SlurmExecutor, SlurmResources } from "../../dsl/pipeline.ts"
-import { JOB_FILE } from "../artifact-store.ts"
+import { JOB_FILE, LOG_DIR } from "../artifact-store.ts"
 import { atomicWrite } from "../atomic-write.ts"
 import { decodeLine } from "../events.ts"
 import type { BodyResult } from "./node-body.ts"
 import { JobFailed, NodeFailure } from "./node-error.ts"
 import { decodeJobResult, encodeJobRequest, JOB_EVENTS, JOB_REQUEST, JOB_RESULT, jobDir } from "./node-job.ts"
-import { bodyResultOf, LOG_DIR } from "./local-pool.ts"
 import type { MakeRunner, NodeJob } from "./runner.ts"
 import { rstnCommand } from "./rstn-command.ts"
 import type { QueuedJob, SlurmService } from "./slurm-client.ts"
+import { bodyResultOf } from "./worker-protocol.ts"
 
 export interface SlurmOptions {
   readonly runDir: string
@@ -237,7 +237,6 @@ export const slurmExecutor =
       return {
         // The cluster queues what it cannot run yet: every ready node is submitted at once.
         slots: Number.MAX_SAFE_INTEGER,
-        describe: `as Slurm jobs (logs in ${path.join(runDir, LOG_DIR)})`,
         run: (job) =>
           Effect.gen(function* () {
             const comment = jobComment(runDir, job.node.key)

@@ -6,7 +6,9 @@
 import { Schema } from "effect"
 import { RunEvent } from "../events.ts"
 import { FileOutput, Manifest } from "../manifest.ts"
-import { NodeFault } from "./node-error.ts"
+import type { NodeResult } from "../node.ts"
+import type { BodyResult } from "./node-body.ts"
+import { causeOf, faultOf, NodeFault } from "./node-error.ts"
 
 const JsonRecord = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
@@ -17,6 +19,23 @@ export const BodyOutcome = Schema.Union(
   Schema.TaggedStruct("stopped", {})
 )
 export type BodyOutcome = typeof BodyOutcome.Type
+
+/** A body's result as it is sent. */
+export const outcomeOf = (r: BodyResult): BodyOutcome =>
+  r._tag === "finished"
+    ? { _tag: "finished", json: r.json, files: r.files }
+    : r._tag === "failed"
+      ? { _tag: "failed", fault: faultOf(r.cause) }
+      : { _tag: "stopped" }
+
+/** A result another process sent, as the scheduler takes it. */
+export const bodyResultOf = (o: BodyOutcome): BodyResult =>
+  o._tag === "finished"
+    ? // The sender checked the outputs are JSON (node-body.ts) before they crossed as JSON.
+      { _tag: "finished", json: o.json as NodeResult, files: o.files }
+    : o._tag === "failed"
+      ? { _tag: "failed", cause: causeOf(o.fault) }
+      : { _tag: "stopped" }
 
 /** Driver → worker: run this node (its key must be the one the worker compiles), or stop it at a safe point. */
 export const ToWorker = Schema.Union(

@@ -11,17 +11,9 @@
  */
 import { Cause, Effect, Either, Queue } from "effect"
 import type { BodyResult } from "./node-body.ts"
-import { faultOf } from "./node-error.ts"
 import { openHost, runRequested } from "./node-host.ts"
 import * as StopSignal from "../stop-signal.ts"
-import { type BodyOutcome, decodeToWorker, encodeFromWorker, type FromWorker, type ToWorker } from "./worker-protocol.ts"
-
-export const outcomeOf = (r: BodyResult): BodyOutcome =>
-  r._tag === "finished"
-    ? { _tag: "finished", json: r.json, files: r.files }
-    : r._tag === "failed"
-      ? { _tag: "failed", fault: faultOf(r.cause) }
-      : { _tag: "stopped" }
+import { decodeToWorker, encodeFromWorker, type FromWorker, outcomeOf, type ToWorker } from "./worker-protocol.ts"
 
 /** Serves nodes over this process's IPC channel until the driver goes away. Returns the exit code. */
 export const serveWorker = (runDir: string, backend: string): Effect.Effect<number> =>
@@ -33,8 +25,12 @@ export const serveWorker = (runDir: string, backend: string): Effect.Effect<numb
     const send = (m: FromWorker) => Effect.sync(() => void process.send!(encodeFromWorker(m)))
     const requests = yield* Queue.unbounded<Extract<ToWorker, { _tag: "run" }>>()
     let current: StopSignal.StopSignal | undefined
+    let busy = false
+    // A stop that arrives before its node has started (it may overtake the node in the queue) waits for it.
+    let pendingStop: "SIGINT" | "SIGTERM" | undefined
     const stopCurrent = (signal: "SIGINT" | "SIGTERM") => {
       if (current !== undefined) Effect.runSync(current.request({ _tag: "signal", signal }))
+      else pendingStop = signal
     }
     // Handled as they arrive, not queued behind the node that is running: a stop must reach it.
     process.on("message", (raw) => {
@@ -48,8 +44,10 @@ export const serveWorker = (runDir: string, backend: string): Effect.Effect<numb
     })
     // The driver is gone (it exited, or was killed with kill -9): so is the reason to go on.
     process.on("disconnect", () => process.exit(0))
-    process.on("SIGINT", () => stopCurrent("SIGINT"))
-    process.on("SIGTERM", () => stopCurrent("SIGTERM"))
+    // A signal stops the node at its next safe point; an idle worker has nothing to save and goes.
+    const onSignal = (signal: "SIGINT" | "SIGTERM") => () => (busy ? stopCurrent(signal) : process.exit(130))
+    process.on("SIGINT", onSignal("SIGINT"))
+    process.on("SIGTERM", onSignal("SIGTERM"))
 
     const host = yield* Effect.either(openHost(runDir, backend))
     if (Either.isLeft(host)) {
@@ -60,8 +58,11 @@ export const serveWorker = (runDir: string, backend: string): Effect.Effect<numb
     yield* send({ _tag: "ready", pid: process.pid, backend: host.right.backend.name })
     for (;;) {
       const request = yield* Queue.take(requests)
+      busy = true
       const stop = yield* StopSignal.make
       current = stop
+      if (pendingStop !== undefined) yield* stop.request({ _tag: "signal", signal: pendingStop })
+      pendingStop = undefined
       // A defect in the hosting code itself still ends as the node's failure, never as a silent worker.
       const result = yield* Effect.catchAllCause(
         runRequested(host.right, request, stop, (event) => send({ _tag: "event", event })),
@@ -69,5 +70,6 @@ export const serveWorker = (runDir: string, backend: string): Effect.Effect<numb
       )
       current = undefined
       yield* send({ _tag: "result", id: request.id, outcome: outcomeOf(result) })
+      busy = false
     }
   })

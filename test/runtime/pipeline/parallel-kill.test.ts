@@ -137,4 +137,59 @@ describe("kill -9 of a driver with two workers, at several points, then rstn res
     expect(done.length).toBe(new Set(done).size)
     for (const name of ["summary.json", "cases.json"]) expect(resultText(dir, name), name).toBe(resultText(reference, name))
   }, 600_000)
+
+  it("Ctrl-C in a terminal (SIGINT to the whole process group) stops both workers at a safe point; the resume ends identical", async () => {
+    const dir = path.join(root, "sigint")
+    const child = startRstn(["run", pipeline.file, "--no-tui", "--run-dir", dir, ...VIEWS, "--set", "run.executor.workers=2"], { detached: true })
+    await waitFor(
+      "two training nodes past their first checkpoint",
+      () => {
+        const s = runSegments(dir).at(-1) ?? []
+        const running = runningAtEnd(s)
+        const progressed = new Set(s.flatMap((e) => (e._tag === "training-progress" && e.iteration >= 2 && running.has(e.key) ? [e.key] : [])))
+        return progressed.size >= 2 ? true : undefined
+      },
+      { child, timeoutMs: 120_000 }
+    )
+    const pids = workerPids(runSegments(dir).at(-1)!)
+    process.kill(-child.process.pid!, "SIGINT")
+    const { code } = await child.exited
+    expect(code, child.output()).toBe(130)
+    expect(pids.filter(alive)).toEqual([])
+    const [first] = runSegments(dir)
+    expect(first!.filter((e) => e._tag === "log" && e.message.startsWith("stopped train")).length).toBeGreaterThanOrEqual(2)
+    expect(first!.at(-1)?._tag === "run-finished" && first!.at(-1)).toMatchObject({ status: "interrupted" })
+    expect(fs.existsSync(path.join(dir, "run.lock"))).toBe(false)
+    const resumed = await runRstn(["resume", dir, "--no-tui"])
+    expect(resumed.code, resumed.output).toBe(0)
+    const [, second] = runSegments(dir)
+    expect([...finishedKeys(first!)].filter((k) => second!.some((e) => e._tag === "node-started" && e.key === k))).toEqual([])
+    for (const name of ["summary.json", "cases.json"]) expect(resultText(dir, name), name).toBe(resultText(reference, name))
+  }, 600_000)
+
+  it("a worker killed from outside fails its node naming the worker's log; the run goes on, and a resume completes it", async () => {
+    const dir = path.join(root, "worker-killed")
+    const child = startRstn(["run", pipeline.file, "--no-tui", "--run-dir", dir, ...VIEWS, "--set", "run.executor.workers=2"])
+    const victim = await waitFor(
+      "a training node running on a worker",
+      () =>
+        (runSegments(dir).at(-1) ?? []).find(
+          (e): e is Extract<RunEvent, { _tag: "node-started" }> => e._tag === "node-started" && e.pid !== undefined && e.worker !== undefined
+        ),
+      { child, timeoutMs: 120_000 }
+    )
+    process.kill(victim.pid!, "SIGKILL")
+    const { code } = await child.exited
+    expect(code, child.output()).toBe(1)
+    const [segment] = runSegments(dir)
+    const error = segment!.find((e): e is Extract<RunEvent, { _tag: "error" }> => e._tag === "error" && e.key === victim.key)
+    expect(error?.message).toMatch(new RegExp(`^worker ${victim.worker} \\(pid ${victim.pid}\\) was killed by SIGKILL while running train fold 0 view [YZ] phase S`))
+    expect(error?.log).toBe(path.join(dir, "logs", `worker-${victim.worker}.log`))
+    // The other view's chain went on without it.
+    expect(segment!.some((e) => e._tag === "node-finished" && e.status === "done" && e.key !== victim.key)).toBe(true)
+    expect(workersOf(dir)).toEqual([])
+    const resumed = await runRstn(["resume", dir, "--no-tui"])
+    expect(resumed.code, resumed.output).toBe(0)
+    for (const name of ["summary.json", "cases.json"]) expect(resultText(dir, name), name).toBe(resultText(reference, name))
+  }, 600_000)
 })
