@@ -5,6 +5,11 @@
  * summary.json and cases.json are the same apart from timing fields (issue 11: on a 2-core
  * machine the parallel run should take at most 0.6x the serial one, with identical results).
  *
+ * Only a quiet machine can show that: Linux shares the CPU between sessions (autogroups), not
+ * processes, so while other sessions keep the cores busy a second worker gets no more CPU than
+ * one. Each sample therefore also reports the CPU time rstn used and how many cores other work
+ * kept busy during it (from /proc/stat).
+ *
  * The demo's training is shortened (BENCH_SCALE, default 0.25 of its iterations) so a round of
  * runs takes minutes, not a quarter of an hour; the graph (3 views x 3 phases, 36 coarse and 12
  * test nodes) is the demo's. BENCH_REPS (default 3) sets the repetitions, BENCH_WORKERS (default
@@ -35,10 +40,33 @@ const shorten = [
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "rstn-bench-parallel-"))
 
+/** Clock ticks per second of /proc's CPU times (Linux's USER_HZ). */
+const HZ = 100
+
+/** Busy CPU time of the whole machine so far, in seconds (/proc/stat: all but idle and iowait). */
+const machineBusy = (): number => {
+  const [, user, nice, system, , , irq, softirq, steal] = fs.readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).map(Number)
+  return (user! + nice! + system! + irq! + softirq! + steal!) / HZ
+}
+
+/**
+ * Runs rstn to the end; also returns the CPU time it and its workers used, read from the shell
+ * that waited for them (/proc/self/stat cutime + cstime), so the machine's other load during the
+ * run can be told apart from ours.
+ */
 const rstn = (args: ReadonlyArray<string>) => {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: repo, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: "1" } })
+  const r = spawnSync("sh", ["-c", `"$0" "$@"; s=$?; echo; echo "@@stat $(cat /proc/$$/stat)"; exit $s`, process.execPath, bin, ...args], {
+    cwd: repo,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, NO_COLOR: "1" }
+  })
   if (r.status !== 0) throw new Error(`rstn ${args.join(" ")} failed (${r.status}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`)
-  return r
+  const stat = r.stdout.split("\n").find((l) => l.startsWith("@@stat "))!.slice("@@stat ".length)
+  // Fields after the command name (which is in parentheses): cutime and cstime are the 16th and 17th.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  const cpuSeconds = (Number(fields[13]) + Number(fields[14])) / HZ
+  return { ...r, cpuSeconds }
 }
 
 /** A result file without its wall-time fields (as the kill/resume tests compare them). */
@@ -65,6 +93,10 @@ interface Sample {
   readonly workers: number
   readonly rep: number
   readonly wallMs: number
+  /** CPU seconds of rstn and its workers. */
+  readonly cpuSeconds: number
+  /** Cores busy with other work during the run, on average (the machine's busy time minus ours, over the wall time). */
+  readonly otherCores: number
   readonly loadBefore: number
   readonly loadAfter: number
 }
@@ -78,12 +110,24 @@ for (let rep = 1; rep <= reps; rep++) {
   for (const workers of order) {
     const dir = path.join(root, `w${workers}-r${rep}`)
     const loadBefore = os.loadavg()[0]!
+    const busyBefore = machineBusy()
     const t = performance.now()
-    rstn(["run", demo, "--no-tui", "--run-dir", dir, ...shorten, "--set", `run.executor.workers=${workers}`])
+    const { cpuSeconds } = rstn(["run", demo, "--no-tui", "--run-dir", dir, ...shorten, "--set", `run.executor.workers=${workers}`])
     const wallMs = performance.now() - t
+    const otherCores = Math.max(0, (machineBusy() - busyBefore - cpuSeconds) / (wallMs / 1000))
     const loadAfter = os.loadavg()[0]!
-    samples.push({ workers, rep, wallMs: Math.round(wallMs), loadBefore: +loadBefore.toFixed(2), loadAfter: +loadAfter.toFixed(2) })
-    process.stderr.write(`parallel: ${workers} worker(s), rep ${rep}: ${(wallMs / 1000).toFixed(1)} s (load ${loadBefore.toFixed(2)} -> ${loadAfter.toFixed(2)})\n`)
+    samples.push({
+      workers,
+      rep,
+      wallMs: Math.round(wallMs),
+      cpuSeconds: +cpuSeconds.toFixed(1),
+      otherCores: +otherCores.toFixed(2),
+      loadBefore: +loadBefore.toFixed(2),
+      loadAfter: +loadAfter.toFixed(2)
+    })
+    process.stderr.write(
+      `parallel: ${workers} worker(s), rep ${rep}: ${(wallMs / 1000).toFixed(1)} s, ${cpuSeconds.toFixed(0)} CPU s, other work ${otherCores.toFixed(2)} cores (load ${loadBefore.toFixed(2)} -> ${loadAfter.toFixed(2)})\n`
+    )
     const text = results(dir)
     if (reference === undefined) reference = { summary: bytes(dir), text }
     else {
