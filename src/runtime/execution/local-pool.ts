@@ -9,7 +9,8 @@
  * `<runDir>/logs/worker-wN.log`, and run in the driver's process group. A stop request is passed
  * on to every busy worker (each stops at its node's next safe point); interrupting a node (a
  * second Ctrl-C) kills its worker. When the run ends the IPC channels close and the workers exit;
- * if the driver dies first (kill -9), they notice the closed channel and exit by themselves.
+ * if the driver dies first (kill -9), they notice the closed channel (or that their parent is
+ * gone) and exit by themselves.
  */
 import { Cause, Effect, Either, Option, Queue } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"

@@ -10,10 +10,28 @@
  * resumed run continues from the node's last checkpoint.
  */
 import { Cause, Effect, Either, Queue } from "effect"
+import { Worker } from "node:worker_threads"
 import type { BodyResult } from "./node-body.ts"
 import { openHost, runRequested } from "./node-host.ts"
 import * as StopSignal from "../stop-signal.ts"
 import { decodeToWorker, encodeFromWorker, type FromWorker, outcomeOf, type ToWorker } from "./worker-protocol.ts"
+
+/**
+ * The closed IPC channel is noticed only when the event loop turns, i.e. at the node's next safe
+ * point; a long stretch of synchronous tensor work (a coarse pass over a large volume) has none. A
+ * thread of its own, with its own event loop, checks every second that the driver is still this
+ * process's parent and ends the process if not: every file is written atomically, so nothing
+ * partial is left.
+ */
+const watchParent = (): void => {
+  const watchdog = new Worker(
+    `const { workerData } = require("node:worker_threads")
+     setInterval(() => { if (process.ppid !== workerData.parent) process.kill(workerData.self, "SIGKILL") }, 1000)`,
+    { eval: true, workerData: { parent: process.ppid, self: process.pid } }
+  )
+  // It must never keep the process alive by itself.
+  watchdog.unref()
+}
 
 /** Serves nodes over this process's IPC channel until the driver goes away. Returns the exit code. */
 export const serveWorker = (runDir: string, backend: string): Effect.Effect<number> =>
@@ -44,6 +62,7 @@ export const serveWorker = (runDir: string, backend: string): Effect.Effect<numb
     })
     // The driver is gone (it exited, or was killed with kill -9): so is the reason to go on.
     process.on("disconnect", () => process.exit(0))
+    watchParent()
     // A signal stops the node at its next safe point; an idle worker has nothing to save and goes.
     const onSignal = (signal: "SIGINT" | "SIGTERM") => () => (busy ? stopCurrent(signal) : process.exit(130))
     process.on("SIGINT", onSignal("SIGINT"))
