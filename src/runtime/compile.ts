@@ -18,7 +18,7 @@ import { Either } from "effect"
 import { configSubtree } from "../dsl/config-subtree.ts"
 import type { PlannedPhase } from "../dsl/training-plan.ts"
 import { ENGINE_VERSION } from "../ops/engine-version.ts"
-import { asNodeError, type NodeError } from "./execution/node-error.ts"
+import { asNodeError, asNodeErrorUntyped, type NodeError } from "./execution/node-error.ts"
 import type { Stage } from "../dsl/pipeline.ts"
 import { trainingPhases } from "../dsl/training-plan.ts"
 import type { View } from "../ops/views.ts"
@@ -164,7 +164,8 @@ export const compilePipeline = (pipeline: Pipeline, dataset: PipelineDataset): E
       config: { ...testShared, case: caseRef(c), fold: c.fold, views, stopAt, thresholds: p.evaluation.thresholds, format: TEST_RECORD_FORMAT },
       engine: ENGINE_VERSION,
       cost: COST.test,
-      run: (ctx) => asNodeError(runTestCase(ctx, env, { case: c, views, coarse, fine, stopAt }))
+      // test-case.ts declares its failures as unknown: sorted all the same, unknown ones as defects.
+      run: (ctx) => asNodeErrorUntyped(runTestCase(ctx, env, { case: c, views, coarse, fine, stopAt }))
     })
   }
 

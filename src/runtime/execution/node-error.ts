@@ -166,13 +166,31 @@ export const concernOf = (fault: NodeFault): FailureConcern =>
     ? {}
     : { ...(fault.caseId !== undefined ? { caseId: fault.caseId } : {}), ...(fault.file !== undefined ? { file: fault.file } : {}) }
 
-/**
- * A node's own effect with its failures sorted: known errors become NodeError, anything else dies
- * as a defect. The pipeline's nodes are wrapped in it where they are compiled, so the executor
- * only ever sees typed failures and bugs.
- */
-export const asNodeError = <A, R>(self: Effect.Effect<A, unknown, R>): Effect.Effect<A, NodeError, R> =>
+/** The failures `classify` sorts: what the runtime's services and `src/ops` raise. */
+export type KnownError =
+  | NodeError
+  | CaseDataError
+  | NiftiError
+  | DatasetError
+  | CheckpointError
+  | CheckpointMismatchError
+  | FileSystemError
+  | WriteError
+  | TrainingDivergedError
+
+const sorted = <A, R>(self: Effect.Effect<A, unknown, R>): Effect.Effect<A, NodeError, R> =>
   Effect.catchAll(self, (e) => {
     const known = classify(e)
     return known !== undefined ? Effect.fail(known) : Effect.die(defectOf(e))
   })
+
+/**
+ * A node's own effect with its failures sorted into NodeError. Its failure type must be one
+ * `classify` knows, so a node that starts raising a new kind of error does not compile until
+ * that kind is sorted here. The pipeline's nodes are wrapped where they are compiled, so the
+ * executor only ever sees typed failures and bugs.
+ */
+export const asNodeError: <A, R>(self: Effect.Effect<A, KnownError, R>) => Effect.Effect<A, NodeError, R> = sorted
+
+/** The same for a node whose failures are not typed yet (`unknown`): what `classify` does not know dies as a defect. */
+export const asNodeErrorUntyped: <A, R>(self: Effect.Effect<A, unknown, R>) => Effect.Effect<A, NodeError, R> = sorted
