@@ -4,91 +4,32 @@
  * - The CPU-sized RSTN (coarse + saliency + fine, batch norm) at 96x96 and 128x128, batch 4:
  *   forward (inference: coarse, saliency, crop, fine) and one training step (phase I: forward,
  *   backward, Adam update) — median of 5 runs after a warm-up (cpu: a single run).
+ * - "width 1/4" (issue 10): the width-1/4, 5-block, batch-norm RSTN at 128x128, batch 4, on wasm
+ *   with 1 and with 2 threads (one child process per count: bench/rstn-step.ts), and, when
+ *   `/usr/bin/python3 -c 'import torch'` works, the same layout in PyTorch on the same threads
+ *   (bench/pytorch-rstn.py) in the same run, with the ratio rstn / PyTorch. The machine is shared,
+ *   so each pair runs ROUNDS times, alternating; the ratio is the median of the rounds' ratios,
+ *   of wall times and of CPU times (which waiting for a busy core does not inflate), reported
+ *   with the load average.
  * - The reference FCN-8s (width 1, 134M parameters) forward at 256x256, batch 1.
  * - Live tensors before building the models and after disposing them (must be equal).
  *
- * The label of the synthetic batch is a centred disc of radius 0.2 x size, so with the
- * reference margin K = 20 the fine network sees the crop size reported as `fineCrop`.
- * Prints one JSON object.
+ * RSTN_BENCH_ENGINE=width-1/4 runs only the width-1/4 comparison. Prints one JSON object.
  */
 import * as tf from "@tensorflow/tfjs"
-import { activeBounds, expandBounds, fixedMargins } from "../src/ops/nets/crop.ts"
+import { spawnSync } from "node:child_process"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { cpuFcn8s, createFcn8s, fcn8sForward, fcn8sParameterCount, referenceFcn8s, type Fcn8sConfig } from "../src/ops/nets/fcn8s.ts"
 import { disposeParams, parameterCount } from "../src/ops/nets/param.ts"
-import { coarseLogits, createRstn, fineInput, fineLogitsInBox, type Rstn } from "../src/ops/nets/rstn.ts"
-import { releaseSaliency } from "../src/ops/nets/saliency.ts"
-import { cpuAdam } from "../src/ops/train/optimizer.ts"
-import { phaseI } from "../src/ops/train/phase.ts"
-import { createTrainer, type Batch } from "../src/ops/train/trainer.ts"
-import { Rng } from "../src/ops/random.ts"
 import { backendNames, initBackend, type BackendName } from "../src/runtime/backend.ts"
+import { BATCH, benchRstn, MARGIN, median, round, time } from "./rstn-timing.ts"
 
-const BATCH = 4
 const SIZES = [96, 128]
-const MARGIN = 20 // rstn-reference.md "Crop": K
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-const round = (x: number) => Math.round(x * 10) / 10
-
-const time = (f: () => void, warmup: number, reps: number): number => {
-  for (let i = 0; i < warmup; i++) f()
-  const ts: number[] = []
-  for (let i = 0; i < reps; i++) {
-    const t = performance.now()
-    f()
-    ts.push(performance.now() - t)
-  }
-  return round(median(ts))
-}
-
-const syntheticBatch = (size: number): Batch => {
-  const rng = Rng.derive(1, "bench")
-  const n = BATCH * size * size * 3
-  const images = Float32Array.from({ length: n }, () => rng.next())
-  const labels = new Float32Array(n)
-  const r = 0.2 * size
-  for (let b = 0; b < BATCH; b++)
-    for (let y = 0; y < size; y++)
-      for (let x = 0; x < size; x++)
-        if ((y - size / 2) ** 2 + (x - size / 2) ** 2 <= r * r) labels.fill(1, ((b * size + y) * size + x) * 3, ((b * size + y) * size + x) * 3 + 3)
-  return { images, labels, height: size, width: size, channels: 3, labelChannels: 3 }
-}
-
-const rstnForward = (model: Rstn, batch: Batch): void => {
-  const { height: h, width: w } = batch
-  const bounds = activeBounds(batch.labels, { n: BATCH, h, w, c: 3 }, 0.5)!
-  const box = expandBounds(bounds, fixedMargins(MARGIN), h, w)
-  tf.tidy(() => {
-    const x = tf.tensor4d(batch.images, [BATCH, h, w, 3])
-    const p = tf.sigmoid(coarseLogits(model, x, { training: false }))
-    tf.sigmoid(fineLogitsInBox(model, fineInput(model, x, p), box, { training: false })).dataSync()
-  })
-}
-
-const benchRstn = (net: Fcn8sConfig, size: number, warmup: number, reps: number) => {
-  const model = createRstn({ coarse: net, fine: net, saliency: releaseSaliency }, 1)
-  const batch = syntheticBatch(size)
-  const forwardMs = time(() => rstnForward(model, batch), warmup, reps)
-  const trainer = createTrainer({
-    model,
-    samples: Array.from({ length: BATCH }, (_, i) => ({ caseIndex: i, slice: 0 })),
-    source: { load: () => batch },
-    seed: 1,
-    config: {
-      phase: phaseI,
-      loss: { lambda: 1 / 3, epsilon: 1e-6 },
-      crop: { threshold: 0.5, margin: MARGIN, jitter: null },
-      optimizer: cpuAdam,
-      schedule: { kind: "constant" },
-      batchSize: BATCH
-    }
-  })
-  const trainStepMs = time(() => trainer.step(), warmup, reps)
-  trainer.dispose()
-  model.dispose()
-  const b = expandBounds(activeBounds(batch.labels, { n: BATCH, h: size, w: size, c: 3 }, 0.5)!, fixedMargins(MARGIN), size, size)
-  return { forwardMs, trainStepMs, fineCrop: `${b.height}x${b.width}` }
-}
+const THREADS = [1, 2]
+const ROUNDS = 5
+const dir = path.dirname(fileURLToPath(import.meta.url))
 
 const benchFcnWidth1 = (warmup: number, reps: number) => {
   const fcn = createFcn8s("coarse", referenceFcn8s, 1)
@@ -100,7 +41,62 @@ const benchFcnWidth1 = (warmup: number, reps: number) => {
   return { parameters: built, formula: fcn8sParameterCount(referenceFcn8s), forwardMs }
 }
 
+interface Timing {
+  readonly forwardMs: number
+  readonly trainStepMs: number
+  readonly forwardCpuMs: number
+  readonly trainStepCpuMs: number
+}
+
+const runJson = (command: string, args: ReadonlyArray<string>): Timing & Record<string, unknown> => {
+  const r = spawnSync(command, [...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 900_000 })
+  if (r.status !== 0) throw new Error(`${path.basename(args[args.length - 1] ?? command)} exited with ${r.status ?? r.signal}`)
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as Timing & Record<string, unknown>
+}
+
+const hasTorch = (): boolean => spawnSync("/usr/bin/python3", ["-c", "import torch"], { stdio: "ignore" }).status === 0
+
+/** rstn (wasm) and PyTorch on the width-1/4 RSTN, 128x128, batch 4, per thread count. */
+const benchWidthQuarter = (): Record<string, unknown> => {
+  const torch = hasTorch()
+  const load = [os.loadavg()[0]!]
+  const perThreads: Record<string, unknown> = {}
+  for (const threads of THREADS) {
+    const rstn: Timing[] = []
+    const pytorch: Timing[] = []
+    let losses: unknown
+    for (let r = 0; r < ROUNDS; r++) {
+      const ours = runJson(process.execPath, ["--import", "tsx", path.join(dir, "rstn-step.ts"), "--threads", String(threads), "--width", "0.25", "--blocks", "5", "--size", "128"])
+      if (ours.threads !== threads) throw new Error(`asked for ${threads} wasm threads, got ${String(ours.threads)}`)
+      const { losses: stepLosses, ...timing } = ours
+      rstn.push(timing as unknown as Timing)
+      losses = stepLosses
+      if (torch) pytorch.push(runJson("/usr/bin/python3", [path.join(dir, "pytorch-rstn.py"), "--threads", String(threads), "--width", "0.25", "--blocks", "5", "--size", "128"]))
+      load.push(os.loadavg()[0]!)
+    }
+    const keys = ["forwardMs", "trainStepMs", "forwardCpuMs", "trainStepCpuMs"] as const
+    const med = (ts: Timing[]) => Object.fromEntries(keys.map((k) => [k, median(ts.map((t) => t[k]))])) as unknown as Timing
+    // rstn / PyTorch per round (each pair ran back to back), then the median over rounds.
+    const ratio = (k: (typeof keys)[number]) => Math.round(median(rstn.map((t, i) => t[k] / pytorch[i]![k])) * 100) / 100
+    perThreads[`${threads} thread${threads === 1 ? "" : "s"}`] = {
+      rstn: med(rstn),
+      pytorch: torch ? med(pytorch) : "not installed (apt-get install python3-torch)",
+      ...(torch
+        ? { ratio: { forward: ratio("forwardMs"), trainStep: ratio("trainStepMs"), forwardCpu: ratio("forwardCpuMs"), trainStepCpu: ratio("trainStepCpuMs") } }
+        : {}),
+      runs: { rstn, pytorch },
+      losses
+    }
+  }
+  return { network: "RSTN, FCN-8s width 1/4 (16..128 channels, fc 1024), 5 blocks, batch norm, 128x128, batch 4, phase I, Adam", rounds: ROUNDS, loadAverage1m: load, ...perThreads }
+}
+
 const results: Record<string, unknown> = {}
+const only = process.env.RSTN_BENCH_ENGINE
+if (only === "width-1/4") {
+  process.stdout.write(JSON.stringify({ batch: BATCH, "width 1/4": benchWidthQuarter() }) + "\n")
+  process.exit(0)
+}
 for (const name of backendNames as ReadonlyArray<BackendName>) {
   try {
     const info = await initBackend(name)
@@ -122,6 +118,8 @@ for (const name of backendNames as ReadonlyArray<BackendName>) {
   process.stderr.write(`engine bench: ${name} done\n`)
 }
 
+const widthQuarter = benchWidthQuarter()
+process.stderr.write("engine bench: width 1/4 done\n")
 process.stdout.write(
-  JSON.stringify({ batch: BATCH, proposal: { width: "1/16", norm: "batch", optimizer: "adam 1e-3" }, margin: MARGIN, backends: results }) + "\n"
+  JSON.stringify({ batch: BATCH, proposal: { width: "1/16", norm: "batch", optimizer: "adam 1e-3" }, margin: MARGIN, backends: results, "width 1/4": widthQuarter }) + "\n"
 )

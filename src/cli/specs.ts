@@ -226,7 +226,8 @@ export const nodeRunSpec: CommandSpec = {
       placeholder: "NAME",
       choices: backendChoices,
       description: "The tensor backend the driver chose; every node of a run computes on the same one."
-    }
+    },
+    threads: { kind: "number", integer: true, placeholder: "N", description: "wasm threads (1..8) of this process, as the driver chose them from run.threads.", default: 1 }
   },
   details: [
     "`rstn run` starts this itself: with run.executor.workers > 1 as local worker processes",

@@ -550,6 +550,14 @@ export const Run = Schema.Struct({
   backend: Schema.optionalWith(Schema.Literal("auto", "node-gpu", "node", "wasm", "cpu"), { default: () => "auto" as const }).annotations({
     description: "Tensor backend; auto tries node-gpu, node, wasm, then cpu (rstn doctor shows which work here)."
   }),
+  // On the refinement itself: its own "a number less than or equal to 8" would hide a description on the property.
+  threads: Schema.optional(
+    PositiveInt.pipe(Schema.lessThanOrEqualTo(8)).annotations({
+      [ExpectedId]: "an integer from 1 to 8",
+      description:
+      "Threads of the wasm backend's XNNPACK kernels in each process that computes nodes, 1..8; absent: the cores other processes leave idle when the run starts, shared among the local workers (a Slurm job: its cpus-per-task). Results do not depend on it."
+    })
+  ),
   dir: Schema.optionalWith(FilePath, { default: () => "runs/{name}" }).annotations({
     description: "Run directory, relative to where rstn runs; {name} is replaced by the pipeline's name."
   }),

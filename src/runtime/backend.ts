@@ -3,7 +3,8 @@
  *
  * "auto" tries, in order, @tensorflow/tfjs-node-gpu, @tensorflow/tfjs-node (both optional native
  * packages: libtensorflow is downloaded when they install, which needs storage.googleapis.com),
- * @tensorflow/tfjs-backend-wasm (XNNPACK with SIMD, one thread in Node) and the pure-JS `cpu`
+ * @tensorflow/tfjs-backend-wasm (XNNPACK with SIMD; on several threads through wasm-threads.ts,
+ * which tfjs itself does not do in Node) and the pure-JS `cpu`
  * backend (design.md, "Engine"). A named backend is forced: if it cannot load, that is a
  * `BackendUnavailable` error whose hint says what to install. The optional packages are loaded
  * with a dynamic `import()` only when tried, so their absence costs nothing.
@@ -20,6 +21,7 @@ import { registerWasmKernels, wasmKernelNames } from "../ops/kernels/register.ts
 import { relativeError } from "../ops/kernels/relative-error.ts"
 import { kernelCases } from "../ops/kernels/self-check.ts"
 import { backendChoices, type BackendChoice, type BackendName, backendNames } from "./backend-names.ts"
+import { useThreadedWasm, type WasmPackage } from "./wasm-threads.ts"
 
 export { backendChoices, backendNames, type BackendChoice, type BackendName } from "./backend-names.ts"
 
@@ -32,7 +34,7 @@ export interface BackendInfo {
   readonly reason: string
   /** wasm: whether the SIMD build runs. */
   readonly simd?: boolean
-  /** wasm: worker threads (1 in Node: tfjs disables wasm threads there). */
+  /** wasm: XNNPACK threads (the threaded build when more than 1; see wasm-threads.ts). */
   readonly threads?: number
   /** node-gpu: GPUs TensorFlow uses (empty when it fell back to the CPU). */
   readonly devices?: ReadonlyArray<string>
@@ -86,6 +88,11 @@ export interface BackendOptions {
   /** Where a forced choice came from, for the reason and errors (default "--backend"). */
   readonly source?: string
   readonly importer?: Importer
+  /**
+   * wasm: XNNPACK threads (default 1: the single-threaded build). Fixed once the backend has
+   * initialised in this process; `BackendInfo.threads` says what runs.
+   */
+  readonly threads?: number
 }
 
 const defaultImporter: Importer = (specifier) => import(specifier)
@@ -254,7 +261,7 @@ const isSameNativePackage = async (name: "node-gpu" | "node"): Promise<boolean> 
   return (instance.isGPUPackage === true) === (name === "node-gpu")
 }
 
-const loadWasm = async (importer: Importer): Promise<Attempt> => {
+const loadWasm = async (importer: Importer, threads: number): Promise<Attempt> => {
   const hint = installHint.wasm
   const before = { exception: process.listeners("uncaughtException"), rejection: process.listeners("unhandledRejection") }
   const imported = await importPackage("wasm", importer)
@@ -263,6 +270,13 @@ const loadWasm = async (importer: Importer): Promise<Attempt> => {
   // into dist/tf-backend-wasm.node.js and resolves them against its own directory, where they
   // ship (setWasmPaths is for bundlers that move the files).
   registerWasmKernels()
+  if (threads > 1) {
+    try {
+      useThreadedWasm(imported.module as unknown as WasmPackage, threads)
+    } catch (e) {
+      return { ok: false, problem: `threaded wasm: ${firstLine(e)}`, hint }
+    }
+  }
   const problem = await activate("wasm")
   removeEmscriptenHandlers(before)
   if (problem !== undefined) {
@@ -270,10 +284,10 @@ const loadWasm = async (importer: Importer): Promise<Attempt> => {
   }
   const simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) === true
   const getThreadsCount = imported.module.getThreadsCount
-  const threads = typeof getThreadsCount === "function" ? Number(getThreadsCount()) : 1
+  const running = typeof getThreadsCount === "function" ? Number(getThreadsCount()) : 1
   return {
     ok: true,
-    info: { name: "wasm", version: versionOf(imported.module, "version_wasm", packageOf.wasm), simd, threads, kernels: wasmKernelNames }
+    info: { name: "wasm", version: versionOf(imported.module, "version_wasm", packageOf.wasm), simd, threads: running, kernels: wasmKernelNames }
   }
 }
 
@@ -283,10 +297,10 @@ const loadCpu = async (): Promise<Attempt> => {
   return { ok: true, info: { name: "cpu", version: tf.version_core } }
 }
 
-const load = (name: BackendName, importer: Importer): Promise<Attempt> =>
-  name === "wasm" ? loadWasm(importer) : name === "cpu" ? loadCpu() : loadNative(name, importer)
+const load = (name: BackendName, importer: Importer, threads = 1): Promise<Attempt> =>
+  name === "wasm" ? loadWasm(importer, threads) : name === "cpu" ? loadCpu() : loadNative(name, importer)
 
-const describe = (info: Pick<BackendInfo, "name" | "simd" | "threads" | "devices">): string =>
+export const describeBackend = (info: Pick<BackendInfo, "name" | "simd" | "threads" | "devices">): string =>
   info.name === "wasm"
     ? `wasm (${info.simd ? "SIMD" : "no SIMD"}, ${info.threads ?? 1} thread${info.threads === 1 ? "" : "s"})`
     : info.name === "node-gpu" && info.devices !== undefined
@@ -300,16 +314,17 @@ const describe = (info: Pick<BackendInfo, "name" | "simd" | "threads" | "devices
 export const initBackend = async (choice: BackendChoice, options: BackendOptions = {}): Promise<BackendInfo> => {
   const importer = options.importer ?? defaultImporter
   const source = options.source ?? "--backend"
+  const threads = options.threads ?? 1
   if (choice !== "auto") {
-    const attempt = await load(choice, importer)
+    const attempt = await load(choice, importer, threads)
     if (!attempt.ok) throw new BackendUnavailable({ backend: choice, source, problem: attempt.problem, hint: attempt.hint })
     return { ...attempt.info, reason: `forced by ${source}` }
   }
   const skipped: string[] = []
   for (const name of backendNames) {
-    const attempt = await load(name, importer)
+    const attempt = await load(name, importer, threads)
     if (attempt.ok) {
-      const using = `using ${describe(attempt.info)}`
+      const using = `using ${describeBackend(attempt.info)}`
       return { ...attempt.info, reason: skipped.length > 0 ? `${skipped.join("; ")}; ${using}` : using }
     }
     skipped.push(attempt.problem)
@@ -322,11 +337,11 @@ export const initBackend = async (choice: BackendChoice, options: BackendOptions
  * Tries every backend in "auto" order and reports each (for `rstn doctor`). Each one is
  * activated in turn; the last one tried stays active, so call `initBackend` afterwards.
  */
-export const probeBackends = async (options: Pick<BackendOptions, "importer"> = {}): Promise<ReadonlyArray<BackendStatus>> => {
+export const probeBackends = async (options: Pick<BackendOptions, "importer" | "threads"> = {}): Promise<ReadonlyArray<BackendStatus>> => {
   const importer = options.importer ?? defaultImporter
   const statuses: BackendStatus[] = []
   for (const name of backendNames) {
-    const attempt = await load(name, importer)
+    const attempt = await load(name, importer, options.threads)
     statuses.push(
       attempt.ok
         ? { package: packageOf[name], available: true, ...attempt.info }
@@ -340,7 +355,7 @@ export const probeBackends = async (options: Pick<BackendOptions, "importer"> = 
 export const autoChoice = (statuses: ReadonlyArray<BackendStatus>): { readonly name: BackendName; readonly reason: string } => {
   const skipped: string[] = []
   for (const s of statuses) {
-    if (s.available) return { name: s.name, reason: [...skipped, `using ${describe(s)}`].join("; ") }
+    if (s.available) return { name: s.name, reason: [...skipped, `using ${describeBackend(s)}`].join("; ") }
     skipped.push(s.problem ?? `${s.name} unavailable`)
   }
   return { name: "cpu", reason: skipped.join("; ") }

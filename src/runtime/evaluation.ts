@@ -38,7 +38,25 @@ export interface Evaluation {
   readonly meanRounds: number
   /** Mean ground-truth voxels per case, beside the rounds' predicted voxels. */
   readonly foreground: number
+  /** Whether the rounds after the first shrink the masks (the drift of issue 9); null when they do not. */
+  readonly shrinkage: Shrinkage | null
 }
+
+/**
+ * Rounds that lose the organ: the round r >= 2 whose mean recall is lowest, when it is more than
+ * SHRINK_TOLERANCE below round 1's. Round 1 is the reference because it is the first fine round:
+ * the coarse round's recall is another network's.
+ */
+export interface Shrinkage {
+  readonly round: number
+  readonly recall: number
+  readonly recallRound1: number
+  readonly voxels: number
+  readonly voxelsRound1: number
+}
+
+/** How far mean recall may fall below round 1's before the rounds count as shrinking the masks. */
+export const SHRINK_TOLERANCE = 0.02
 
 /** Means over cases of one round's masks (precision and recall over the cases where they exist). */
 export interface Means {
@@ -91,6 +109,7 @@ export const evaluate = (
   const withRounds = results.filter((r) => r.rounds.length > 0)
   const lastRound = Math.max(0, ...withRounds.map((r) => r.rounds.length - 1))
   const coarse = withRounds.map((r) => r.coarseDsc).filter((d): d is number => d !== null)
+  const perRound = Array.from({ length: lastRound + 1 }, (_, round) => roundMeans(withRounds, round))
   return {
     cases: withRounds.length,
     failedCases: [...(options.failedCases ?? [])].sort(),
@@ -106,14 +125,24 @@ export const evaluate = (
         meanRounds: reached.length > 0 ? mean(reached) : null
       }
     }),
-    perRound: Array.from({ length: lastRound + 1 }, (_, round) => roundMeans(withRounds, round)),
+    perRound,
     interAfter: INTER_ROUNDS.filter((round) => round <= Math.max(lastRound, 0) && round <= options.maxRounds).map((round) => ({
       round,
       interDsc: mean(withRounds.map((r) => at(r.rounds, round).interDsc).filter((x): x is number => x !== null))
     })),
     meanRounds: mean(withRounds.map((r) => r.rounds.length - 1)),
-    foreground: mean(withRounds.map((r) => r.foreground))
+    foreground: mean(withRounds.map((r) => r.foreground)),
+    shrinkage: shrinkageOf(perRound)
   }
+}
+
+const shrinkageOf = (perRound: ReadonlyArray<RoundMeans>): Shrinkage | null => {
+  const first = perRound[1]
+  if (first?.recall == null) return null
+  let worst: RoundMeans | null = null
+  for (const r of perRound.slice(2)) if (r.recall !== null && (worst === null || r.recall < worst.recall!)) worst = r
+  if (worst === null || worst.recall! >= first.recall - SHRINK_TOLERANCE) return null
+  return { round: worst.round, recall: worst.recall!, recallRound1: first.recall, voxels: worst.voxels, voxelsRound1: first.voxels }
 }
 
 const pct = (x: number): string => (Number.isFinite(x) ? (100 * x).toFixed(2) : "–")
@@ -132,6 +161,14 @@ export const summaryMarkdown = (name: string, e: Evaluation, folds: ReadonlyArra
     `| final${e.t === null ? "" : ` (t = ${e.t})`} | ${stat(e.final)} | ${pct(e.final.max)} | ${pct(e.final.min)} |`
   ]
   if (e.coarse) lines.push(`| coarse only (round 0) | ${stat(e.coarse)} | ${pct(e.coarse.max)} | ${pct(e.coarse.min)} |`)
+  if (e.shrinkage) {
+    const k = e.shrinkage
+    lines.push(
+      "",
+      `**The rounds shrink the masks**: mean recall falls from ${pct(k.recallRound1)}% after round 1 to ${pct(k.recall)}% at round ${k.round} ` +
+        `(mean voxels ${Math.round(k.voxelsRound1)} → ${Math.round(k.voxels)}). README, "What makes the rounds converge", lists the remedies.`
+    )
+  }
   lines.push("", "## Stopping at threshold t", "", "| t | DSC | cases converged | average rounds |", "| --- | --- | --- | --- |")
   for (const row of e.thresholds) lines.push(`| ${row.t.toFixed(2)} | ${stat(row.dsc)} | ${row.converged}/${e.cases} | ${fixed(row.meanRounds, 2)} |`)
   lines.push("", "## Average DSC per round", "", `| round | ${e.perRound.map((r) => r.round).join(" | ")} |`, `| --- |${e.perRound.map(() => " --- |").join("")}`)

@@ -17,7 +17,7 @@ import { checkBackend } from "./backend.ts"
 import { compilePipeline, REPORT_ID } from "./compile.ts"
 import { EventBus } from "./event-bus.ts"
 import type { RunEvent } from "./events.ts"
-import { describeExecutor, executorFor } from "./execution/choose.ts"
+import { describeExecutor, driverThreads, executorFor, nodeThreads } from "./execution/choose.ts"
 import { Slurm } from "./execution/slurm-client.ts"
 import { caseOfFailure } from "./failure-case.ts"
 import { FileSystem } from "./file-system.ts"
@@ -66,7 +66,7 @@ export const runPipeline = (req: RunRequest) =>
   Effect.gen(function* () {
     const p = req.pipeline
     const out = req.out ?? ((line: string) => void process.stdout.write(`${line}\n`))
-    const backend = yield* checkBackend(p.run.backend, { source: "run.backend" })
+    const backend = yield* checkBackend(p.run.backend, { source: "run.backend", threads: driverThreads(p.run) })
     const runDir = path.resolve(p.run.dir)
     // Refuse early, before generating data or touching pipeline.json, when another run holds the directory.
     const held = yield* RunLock.readLock(runDir).pipe(Effect.provide(FileSystem.layer))
@@ -109,7 +109,7 @@ export const runPipeline = (req: RunRequest) =>
         const viewDone = req.observe === undefined ? Effect.void : yield* req.observe({ events: yield* bus.events, requestStop })
         const r = yield* executeRun(graph, {
           concurrency: 1,
-          executor: executorFor(p.run.executor, { runDir, backend: backend.name, backendChoice: p.run.backend, slurm }),
+          executor: executorFor(p.run.executor, { runDir, backend: backend.name, backendChoice: p.run.backend, slurm, threads: (kind) => nodeThreads(p.run, kind) }),
           onNodeError: p.run.onCaseError,
           caseOf: caseOfFailure(dataset),
           header,

@@ -31,7 +31,8 @@ afterEach(() => vi.restoreAllMocks())
 
 describe("rstn doctor", () => {
   it("reports each backend, what to install for missing ones, the kernel checks and auto's pick", async () => {
-    const r = await Effect.runPromise(report({ importer: withoutNative }))
+    // Two threads, as `run.threads` defaults to on these 2-core machines: the threaded build.
+    const r = await Effect.runPromise(report({ importer: withoutNative, threads: 2 }))
     expect(r.backends.map((b) => `${b.name}:${b.available}`)).toEqual(["node-gpu:false", "node:false", "wasm:true", "cpu:true"])
     expect(r.kernelChecks!.map((c) => c.kernel)).toEqual([
       "Conv2DBackpropInput",
@@ -39,6 +40,10 @@ describe("rstn doctor", () => {
       "Conv2DBackpropFilter",
       "Conv2DBackpropInput",
       "Tile",
+      "Conv2D",
+      "Slice",
+      "RstnBatchNorm",
+      "RstnAdam",
       "MaxPoolGrad"
     ])
     for (const c of r.kernelChecks!) expect(c.relativeError).toBeLessThan(1e-4)
@@ -47,9 +52,9 @@ describe("rstn doctor", () => {
     const text = renderReport(r)
     expect(text).toMatch(/^ {2}node-gpu {2}missing {4}@tensorflow\/tfjs-node-gpu is not installed$/m)
     expect(text).toMatch(/^ {12}install: {3}run `npm install @tensorflow\/tfjs-node@4\.22\.0` on a machine that can reach storage\.googleapis\.com/m)
-    expect(text).toMatch(/^ {2}wasm {6}ok 4\.22\.0 {2}SIMD, 1 thread; rstn kernels: Conv2DBackpropInput, Conv2DBackpropFilter, Tile, MaxPoolGrad$/m)
+    expect(text).toMatch(/^ {2}wasm {6}ok 4\.22\.0 {2}SIMD, 2 threads \(threaded build\); rstn kernels: Conv2DBackpropInput, Conv2DBackpropFilter, Tile, MaxPoolGrad, Identity, Cast, Conv2D, Slice$/m)
     expect(text).toMatch(/^ {2}Tile {18}ok {4}\d\.\de[-+]\d+ {2}batch-norm gradient/m)
-    expect(text).toMatch(/^auto picks wasm: .*using wasm \(SIMD, 1 thread\)$/m)
+    expect(text).toMatch(/^auto picks wasm: .*using wasm \(SIMD, 2 threads\)$/m)
   })
 
   it("shows a GPU list for tfjs-node-gpu and marks a failed kernel check", () => {

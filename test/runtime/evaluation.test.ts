@@ -80,3 +80,29 @@ describe("evaluation of precision, recall and volume per round", () => {
     expect(col(rowB, "foreground")).toBe("4")
   })
 })
+
+describe("evaluation of rounds that shrink the masks", () => {
+  // One case whose fine rounds find the organ's 4 voxels at round 1, then lose them round by round.
+  const rounds = (...masks: Uint8Array[]): CaseResult => ({
+    caseId: "c",
+    fold: 0,
+    foreground: 4,
+    coarseDsc: null,
+    coarseMs: {},
+    rounds: masks.map((m, r) => round(r, m, m, m, r === 0 ? null : 0.9))
+  })
+
+  it("names the round with the lowest recall after round 1, and its volume", () => {
+    const e = evaluate([rounds(mask(0, 1), mask(0, 1, 2, 3), mask(0, 1, 2), mask(0, 1))], { t: 0.99, thresholds: [0.99], maxRounds: 3 })
+    expect(e.shrinkage).toEqual({ round: 3, recall: 0.5, recallRound1: 1, voxels: 2, voxelsRound1: 4 })
+    expect(summaryMarkdown("p", e, [])).toContain("**The rounds shrink the masks**: mean recall falls from 100.00% after round 1 to 50.00% at round 3 (mean voxels 4 → 2)")
+  })
+
+  it("says nothing when the rounds after the first keep or grow the masks, or there is no second fine round", () => {
+    for (const c of [rounds(mask(0), mask(0, 1, 2), mask(0, 1, 2, 3), mask(0, 1, 2, 3, 4)), rounds(mask(0), mask(0, 1, 2, 3)), rounds(mask(0))]) {
+      const e = evaluate([c], { t: 0.99, thresholds: [0.99], maxRounds: 3 })
+      expect(e.shrinkage).toBeNull()
+      expect(summaryMarkdown("p", e, [])).not.toContain("shrink")
+    }
+  })
+})

@@ -18,6 +18,7 @@ import {
   type Importer,
   type KernelCheck
 } from "../../runtime/backend.ts"
+import { defaultThreads } from "../../runtime/wasm-threads.ts"
 
 export interface DoctorReport {
   readonly node: string
@@ -29,9 +30,12 @@ export interface DoctorReport {
   readonly kernelChecks?: ReadonlyArray<KernelCheck>
 }
 
-const details = (s: BackendStatus): string => {
+const details = (s: BackendStatus, cpus: number): string => {
   if (s.name === "wasm") {
-    const threads = `${s.threads ?? 1} thread${s.threads === 1 ? "" : "s"}`
+    const n = s.threads ?? 1
+    // run.threads defaults to the idle cores: say so when that is fewer than all of them.
+    const why = n > 1 ? " (threaded build)" : cpus > 1 ? ` (the other cores are busy; run.threads sets it)` : ""
+    const threads = `${n} thread${n === 1 ? "" : "s"}${why}`
     return `${s.simd ? "SIMD" : "no SIMD"}, ${threads}; rstn kernels: ${(s.kernels ?? []).join(", ")}`
   }
   if (s.name === "cpu") return "pure JavaScript: slow, for tests and tiny runs"
@@ -43,11 +47,11 @@ export const renderReport = (r: DoctorReport): string => {
   const lines = [`TensorFlow.js backends on this machine (Node ${r.node}, ${r.platform}, ${r.cpus} CPUs):`, ""]
   for (const s of r.backends) {
     const status = s.available ? `ok ${s.version ?? ""}`.trim() : "missing"
-    lines.push(`  ${s.name.padEnd(10)}${status.padEnd(11)}${s.available ? details(s) : (s.problem ?? "")}`)
+    lines.push(`  ${s.name.padEnd(10)}${status.padEnd(11)}${s.available ? details(s, r.cpus) : (s.problem ?? "")}`)
     if (!s.available && s.hint) lines.push(`  ${"".padEnd(10)}${"install:".padEnd(11)}${s.hint}`)
   }
   if (r.kernelChecks) {
-    lines.push("", "wasm gradient kernels against cpu (relative error, must stay below 1e-4):")
+    lines.push("", "rstn's wasm kernels against cpu (relative error, must stay below 1e-4):")
     for (const c of r.kernelChecks) {
       lines.push(`  ${c.kernel.padEnd(22)}${c.ok ? "ok  " : "FAIL"}  ${c.relativeError.toExponential(1)}  ${c.case}`)
     }
@@ -57,9 +61,10 @@ export const renderReport = (r: DoctorReport): string => {
 }
 
 /** Probes every backend (importer: for tests, to simulate installed or missing packages). */
-export const report = (options: { readonly importer?: Importer } = {}) =>
+export const report = (options: { readonly importer?: Importer; readonly threads?: number } = {}) =>
   Effect.gen(function* () {
-    const backends = yield* Effect.promise(() => probeBackends(options))
+    // wasm with as many threads as a run started now would use by default (run.threads: the idle cores).
+    const backends = yield* Effect.promise(() => probeBackends({ threads: defaultThreads(), ...options }))
     const wasmOk = backends.some((b) => b.name === "wasm" && b.available)
     const kernelChecks = wasmOk ? yield* Effect.promise(() => verifyWasmKernels()) : undefined
     const result: DoctorReport = {

@@ -10,6 +10,7 @@
  * are stacked along the output channels (zero taps pad them to one size), so one convolution
  * computes every phase, and a final pass interleaves the phases into the input's rows and
  * columns. For stride 1 there is one phase and the result is the convolution itself.
+ * A large kernel on a small map (fc6) goes to per-tap products instead (conv2d-small-map.ts).
  */
 import * as tf from "@tensorflow/tfjs"
 import {
@@ -25,6 +26,7 @@ import {
   zeros
 } from "./wasm-kernel-utils.ts"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
+import { backpropInputByTaps, suitsTaps } from "./conv2d-small-map.ts"
 
 /** How one spatial axis of the input gradient is computed from the output gradient. */
 export interface AxisPlan {
@@ -103,6 +105,7 @@ export const backpropInput = (
   filter: Info,
   info: tf.backend_util.Conv2DInfo
 ): Info => {
+  if (suitsTaps(info)) return backpropInputByTaps(backend, dy, filter, info)
   const { batchSize: n, inHeight: height, inWidth: width, inChannels: inC, outHeight, outWidth } = info
   const h = planAxis(height, outHeight, info.filterHeight, info.strideHeight, info.padInfo.top)
   const w = planAxis(width, outWidth, info.filterWidth, info.strideWidth, info.padInfo.left)

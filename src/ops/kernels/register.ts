@@ -1,13 +1,19 @@
 /**
  * Registers rstn's wasm kernels with TensorFlow.js: the gradient kernels training needs that the
  * wasm backend lacks (Conv2DBackpropFilter) or runs pathologically slowly (Conv2DBackpropInput,
- * Tile — used by the batch-norm gradient —, MaxPoolGrad). Registration is idempotent and the
- * stock kernels are kept, so benchmarks can compare and tests can restore them.
+ * Tile — used by the batch-norm gradient —, MaxPoolGrad), Identity and Cast, which the stock
+ * backend implements as copies where sharing the memory is enough (share.ts), and Slice, which
+ * copies its whole input out of the heap first (slice.ts). Conv2D stays the stock kernel except
+ * for large kernels on small maps (conv2d-small-map.ts). Registration is idempotent and the stock
+ * kernels are kept, so benchmarks can compare and tests can restore them.
  */
 import * as tf from "@tensorflow/tfjs"
+import { conv2dKernel } from "./conv2d.ts"
 import { conv2dBackpropFilterKernel } from "./conv2d-backprop-filter.ts"
 import { conv2dBackpropInputKernel } from "./conv2d-backprop-input.ts"
 import { maxPoolGradKernel } from "./max-pool-grad.ts"
+import { castKernel, identityKernel } from "./share.ts"
+import { sliceKernel } from "./slice.ts"
 import { tileKernel } from "./tile.ts"
 
 /** Marks our kernel functions; a global symbol so a second copy of this module recognises them. */
@@ -19,7 +25,11 @@ const factories: Readonly<Record<string, Factory>> = {
   Conv2DBackpropInput: conv2dBackpropInputKernel,
   Conv2DBackpropFilter: () => conv2dBackpropFilterKernel,
   Tile: tileKernel,
-  MaxPoolGrad: maxPoolGradKernel
+  MaxPoolGrad: maxPoolGradKernel,
+  Identity: identityKernel,
+  Cast: castKernel,
+  Conv2D: conv2dKernel,
+  Slice: sliceKernel
 }
 
 /** The kernels `registerWasmKernels` replaces or adds, in registration order. */

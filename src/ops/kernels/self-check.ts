@@ -4,6 +4,8 @@
  * them on both. Inputs are fixed functions of the index, so every run sees the same numbers.
  */
 import * as tf from "@tensorflow/tfjs"
+import { adamStep } from "./adam.ts"
+import { batchNormTraining } from "./batch-norm.ts"
 
 export interface KernelCase {
   /** The kernel the case is about. */
@@ -76,6 +78,50 @@ export const kernelCases: ReadonlyArray<KernelCase> = [
           return tf.sum(tf.square(tf.batchNorm(a, mean, variance, tf.zeros([4]), tf.ones([4]), 1e-5)).mul(wave([2, 5, 6, 4], 1)))
         })
         return concatFlat([g(x), tf.tile(wave([1, 1, 1, 4], 0), [2, 3, 5, 1])])
+      })
+  },
+  {
+    kernel: "Conv2D",
+    case: "fc6 7x7 on 4x4 under a gradient tape (per-tap products), y and dx",
+    compute: () =>
+      tf.tidy(() => {
+        const w = tf.mul(wave([7, 7, 128, 512], 0.3), 0.05) as tf.Tensor4D
+        let y: tf.Tensor | undefined
+        const dx = tf.grad((a: tf.Tensor) => {
+          y = tf.keep(tf.conv2d(a as tf.Tensor4D, w, 1, "same"))
+          return tf.sum(tf.mul(y, wave([1, 4, 4, 512], 1.1)))
+        })(wave([1, 4, 4, 128], 0.7))
+        const out = concatFlat([y!, dx])
+        y!.dispose()
+        return out
+      })
+  },
+  {
+    kernel: "Slice",
+    case: "crop of an NHWC map",
+    compute: () => tf.tidy(() => concatFlat([tf.slice(wave([2, 9, 10, 3], 0.6), [0, 2, 3, 0], [-1, 5, 4, -1])]))
+  },
+  {
+    kernel: "RstnBatchNorm",
+    case: "batch norm forward and gradient, 16 channels (SIMD on wasm)",
+    compute: () =>
+      tf.tidy(() => {
+        const x = tf.add(tf.mul(wave([2, 6, 5, 16], 0.8), 2), 0.5)
+        const scale = tf.add(wave([16], 1.7), 1.5)
+        const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => batchNormTraining(a, g, b, 1e-5)
+        const probe = wave([2, 6, 5, 16], 2.1)
+        return concatFlat([f(x, scale, tf.zeros([16])), ...tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, g, b), probe)))([x, scale, tf.zeros([16])])])
+      })
+  },
+  {
+    kernel: "RstnAdam",
+    case: "two fused Adam updates with decay (SIMD on wasm)",
+    compute: () =>
+      tf.tidy(() => {
+        const attrs = (t: number) => ({ beta1: 0.9, beta2: 0.999, epsilon: 1e-7, c1: 1 - 0.9 ** t, c2: 1 - 0.999 ** t, rate: 1e-3, decay: 0.01 })
+        let state = [wave([3, 3, 5, 7], 0.2), tf.zeros([3, 3, 5, 7]), tf.zeros([3, 3, 5, 7])]
+        for (const t of [1, 2]) state = adamStep(state[0]!, state[1]!, state[2]!, tf.mul(wave([3, 3, 5, 7], t), 0.1), attrs(t))
+        return concatFlat(state)
       })
   },
   {

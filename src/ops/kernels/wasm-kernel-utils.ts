@@ -43,8 +43,13 @@ export const heap = (backend: BackendWasm, info: Info): Float32Array => {
 }
 
 /** The whole wasm heap as float32 (re-read after any allocation; growth replaces the buffer). */
-export const heapF32 = (backend: BackendWasm): Float32Array =>
-  (backend.wasm as unknown as { readonly HEAPF32: Float32Array }).HEAPF32
+export const heapF32 = (backend: BackendWasm): Float32Array => {
+  const wasm = backend.wasm as unknown as { readonly HEAPF32: Float32Array; readonly wasmMemory?: { readonly buffer: ArrayBufferLike } }
+  // The threaded build's heap is shared memory that a pool thread may have grown, and the
+  // module refreshes its views lazily: then view the memory's current buffer.
+  const current = wasm.wasmMemory?.buffer
+  return current !== undefined && current !== wasm.HEAPF32.buffer ? new Float32Array(current) : wasm.HEAPF32
+}
 
 /** Index of a float32 tensor's first element in `heapF32(backend)`. */
 export const offsetOf = (backend: BackendWasm, info: Info): number => {

@@ -11,6 +11,7 @@
  * A parameter that receives no gradient in a step is left untouched (its slots too).
  */
 import * as tf from "@tensorflow/tfjs"
+import { adamStep, hasAdamKernel } from "../kernels/adam.ts"
 import { groupOf, isDecayed, makeParam, type Param, type ParamGroup } from "../nets/param.ts"
 import type { NamedArray } from "./checkpoint.ts"
 
@@ -119,13 +120,21 @@ export const createOptimizer = (config: OptimizerConfig, params: ReadonlyArray<P
         } else {
           const m = slots.get("m")![i]!.variable
           const v = slots.get("v")![i]!.variable
+          // bias corrections in double precision on the host, identical on every backend
+          const c1 = 1 - config.beta1 ** t
+          const c2 = 1 - config.beta2 ** t
+          if (hasAdamKernel(tf.getBackend())) {
+            // One fused kernel, bit-identical to the op chain below (src/ops/kernels/adam.ts).
+            const [nw, nm, nv] = adamStep(w, m, v, g, { beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon, c1, c2, rate, decay })
+            m.assign(nm)
+            v.assign(nv)
+            w.assign(nw)
+            return
+          }
           const nm = tf.add(tf.mul(m, config.beta1), tf.mul(g, 1 - config.beta1))
           const nv = tf.add(tf.mul(v, config.beta2), tf.mul(tf.square(g), 1 - config.beta2))
           m.assign(nm)
           v.assign(nv)
-          // bias corrections in double precision on the host, identical on every backend
-          const c1 = 1 - config.beta1 ** t
-          const c2 = 1 - config.beta2 ** t
           let direction = tf.div(tf.div(nm, c1), tf.add(tf.sqrt(tf.div(nv, c2)), config.epsilon))
           if (decay > 0) direction = tf.add(direction, tf.mul(w, decay))
           w.assign(tf.sub(w, tf.mul(direction, rate)))

@@ -28,6 +28,8 @@ export interface LocalPoolOptions {
   readonly runDir: string
   /** The backend the driver chose: every worker loads the same one. */
   readonly backend: string
+  /** wasm threads of each worker. */
+  readonly threads: number
   /** The program and arguments that run rstn (default: this one, `rstn-command.ts`). */
   readonly command?: ReadonlyArray<string>
 }
@@ -74,7 +76,7 @@ export const localPool =
         fs.mkdirSync(path.dirname(log), { recursive: true })
         const fd = fs.openSync(log, "a")
         fs.writeSync(fd, `--- worker ${name} started ${new Date().toISOString()} for driver ${process.pid} ---\n`)
-        const proc = spawn(command[0]!, [...command.slice(1), "node-run", runDir, "--serve", "--backend", options.backend], {
+        const proc = spawn(command[0]!, [...command.slice(1), "node-run", runDir, "--serve", "--backend", options.backend, "--threads", String(options.threads)], {
           stdio: ["ignore", fd, fd, "ipc"],
           env: { ...process.env, RSTN_WORKER: name }
         })

@@ -8,7 +8,7 @@
 import { Effect, Either, Option } from "effect"
 import * as path from "node:path"
 import * as ArtifactStore from "../artifact-store.ts"
-import { type BackendInfo, checkBackend } from "../backend.ts"
+import { type BackendInfo, checkBackend, describeBackend } from "../backend.ts"
 import { compilePipeline, type PipelineGraph } from "../compile.ts"
 import { FileSystem } from "../file-system.ts"
 import type { Manifest } from "../manifest.ts"
@@ -32,12 +32,14 @@ export interface HostProblem {
   readonly hint: string
 }
 
-export const openHost = (runDir: string, backendName: string): Effect.Effect<NodeHost, HostProblem> =>
+export const openHost = (runDir: string, backendName: string, threads: number): Effect.Effect<NodeHost, HostProblem> =>
   Effect.gen(function* () {
     const dir = path.resolve(runDir)
     const record = yield* readRunRecord(dir)
     const p = { ...record.pipeline, run: { ...record.pipeline.run, dir } }
-    const backend = yield* checkBackend(backendName, { source: "the driver's backend" })
+    const backend = yield* checkBackend(backendName, { source: "the driver's backend", threads })
+    // The process's output is its log (a worker's, a job's): say what computes there.
+    yield* Effect.sync(() => process.stderr.write(`rstn node-run: ${describeBackend(backend)} for ${dir}\n`))
     const dataset = yield* prepareDataset(p, { generate: false })
     const graph = yield* Either.match(compilePipeline(p, dataset), { onLeft: Effect.fail, onRight: Effect.succeed })
     const store = yield* ArtifactStore.make(dir).pipe(Effect.provide(FileSystem.layer))

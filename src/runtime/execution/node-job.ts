@@ -55,7 +55,7 @@ const writeResult = (dir: string, outcome: BodyOutcome): Effect.Effect<void, Wri
   )
 
 /** Runs the node and records how it ended; the exit code says it too (0 finished, 1 failed, 130 stopped). */
-export const runJob = (runDir: string, id: string, key: string, backend: string): Effect.Effect<number, WriteError> =>
+export const runJob = (runDir: string, id: string, key: string, backend: string, threads: number): Effect.Effect<number, WriteError> =>
   Effect.gen(function* () {
     const dir = jobDir(path.resolve(runDir), id, key)
     const failed = (message: string, hint: string) =>
@@ -70,7 +70,7 @@ export const runJob = (runDir: string, id: string, key: string, backend: string)
     const onSignal = (signal: "SIGINT" | "SIGTERM") => () => Effect.runSync(stop.request({ _tag: "signal", signal }))
     process.on("SIGINT", onSignal("SIGINT"))
     process.on("SIGTERM", onSignal("SIGTERM"))
-    const host = yield* Effect.either(openHost(runDir, backend))
+    const host = yield* Effect.either(openHost(runDir, backend, threads))
     if (Either.isLeft(host)) return yield* failed(host.left.message, host.left.hint)
     const events = path.join(dir, JOB_EVENTS)
     // One write per event, appended: the driver reads whole lines only, so it never sees half of one.

@@ -34,6 +34,8 @@ export interface SlurmOptions {
   readonly backend: string
   readonly executor: SlurmExecutor
   readonly slurm: SlurmService
+  /** wasm threads of a node kind's jobs. */
+  readonly threads: (kind: string) => number
   /** How often job states are read; default 1 s. */
   readonly pollMs?: number
   /** The program and arguments that run rstn on the cluster's machines (default: this one). */
@@ -142,7 +144,7 @@ export const slurmExecutor =
             encodeJobRequest({ id: node.id, key: node.key, inputs: job.inputs, missingInputs: job.missingInputs })
           )
           fs.mkdirSync(path.join(runDir, LOG_DIR), { recursive: true })
-          const wrap = ["exec", ...command, "node-run", runDir, node.id, "--key", node.key, "--backend", options.backend].map(shellQuote).join(" ")
+          const wrap = ["exec", ...command, "node-run", runDir, node.id, "--key", node.key, "--backend", options.backend, "--threads", String(options.threads(node.kind))].map(shellQuote).join(" ")
           const id = yield* slurm.submit([
             `--job-name=rstn:${node.id}`,
             `--comment=${jobComment(runDir, node.key)}`,

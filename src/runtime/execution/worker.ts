@@ -34,7 +34,7 @@ const watchParent = (): void => {
 }
 
 /** Serves nodes over this process's IPC channel until the driver goes away. Returns the exit code. */
-export const serveWorker = (runDir: string, backend: string): Effect.Effect<number> =>
+export const serveWorker = (runDir: string, backend: string, threads: number): Effect.Effect<number> =>
   Effect.gen(function* () {
     if (process.send === undefined) {
       process.stderr.write("rstn node-run --serve: no IPC channel; this mode is started by `rstn run` with run.executor.workers > 1\n")
@@ -68,7 +68,7 @@ export const serveWorker = (runDir: string, backend: string): Effect.Effect<numb
     process.on("SIGINT", onSignal("SIGINT"))
     process.on("SIGTERM", onSignal("SIGTERM"))
 
-    const host = yield* Effect.either(openHost(runDir, backend))
+    const host = yield* Effect.either(openHost(runDir, backend, threads))
     if (Either.isLeft(host)) {
       yield* send({ _tag: "unusable", ...host.left })
       // The driver reads the message, then disconnects: wait for that rather than racing it.

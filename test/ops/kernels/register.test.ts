@@ -22,7 +22,7 @@ const step = () =>
 
 describe("registering the wasm kernels", () => {
   it("covers the kernels training needs and is idempotent", async () => {
-    expect(wasmKernelNames).toEqual(["Conv2DBackpropInput", "Conv2DBackpropFilter", "Tile", "MaxPoolGrad"])
+    expect(wasmKernelNames).toEqual(["Conv2DBackpropInput", "Conv2DBackpropFilter", "Tile", "MaxPoolGrad", "Identity", "Cast", "Conv2D", "Slice"])
     registerWasmKernels()
     const configs = wasmKernelNames.map((n) => tf.getKernel(n, "wasm"))
     registerWasmKernels()

@@ -83,9 +83,17 @@ describe("training on the wasm backend", () => {
 })
 
 describe("backends agree", () => {
-  it("a training step gives the same losses on cpu and wasm from the same seed (within 1e-4)", async () => {
+  // With Adam every weight moves by about lr at first whatever its gradient's size, so a gradient
+  // within rounding of 0 steps either way on either backend. The 5-block network normalises 2x2
+  // maps of a batch of 2 (8 values per channel), where batch-norm gradients are mostly rounding
+  // (cpu and wasm differ by 150% on some, with the op chain as with the fused kernels), so Adam
+  // runs on 4 blocks: 4x4 maps at the deepest batch norm.
+  it.each([
+    ["SGD", 5, 2, { kind: "sgd", lr: 0.05, momentum: 0.9, weightDecay: 5e-4, multipliers: uniformMultipliers }],
+    ["Adam", 4, 4, { ...cpuAdam, weightDecay: 1e-4 }]
+  ] as const)("%s, %i blocks: %i training steps give the same losses on cpu and wasm from the same seed", async (_, blocks, count, optimizer) => {
     const data = blobSet(4, 32, 5)
-    const net = { ...referenceFcn8s, width: 1 / 16, norm: "batch" as const, dropout: 0.5 }
+    const net = { ...referenceFcn8s, width: 1 / 16, blocks, norm: "batch" as const, dropout: 0.5 }
     const run = async (backend: "cpu" | "wasm") => {
       await initBackend(backend)
       const model = createRstn({ coarse: net, fine: net, saliency: releaseSaliency }, 8)
@@ -98,12 +106,12 @@ describe("backends agree", () => {
           phase: phaseJ,
           loss: { lambda: 1 / 3, epsilon: 1e-6 },
           crop: { ...referenceCrop, margin: 4, jitter: { probability: 0.5, max: 8 } },
-          optimizer: { kind: "sgd", lr: 0.05, momentum: 0.9, weightDecay: 5e-4, multipliers: uniformMultipliers },
+          optimizer,
           schedule: { kind: "constant" },
           batchSize: 2
         }
       })
-      const steps = [trainer.step(), trainer.step()]
+      const steps = Array.from({ length: count }, () => trainer.step())
       trainer.dispose()
       model.dispose()
       return steps
@@ -115,7 +123,8 @@ describe("backends agree", () => {
     // The second loss follows the first update, so the gradients agree as well; only loosely,
     // because a pre-activation within rounding of 0 may pass a ReLU on one backend and not on
     // the other (measured here: 8e-5).
-    for (const k of ["coarse", "fine", "joint"] as const) expect(gap(1, k), k).toBeLessThan(1e-3)
+    const later = optimizer.kind === "adam" ? 1e-4 : 1e-3
+    for (let i = 1; i < count; i++) for (const k of ["coarse", "fine", "joint"] as const) expect(gap(i, k), `${k} ${i}`).toBeLessThan(later)
     expect(cpu[1]!.losses.joint).not.toBe(cpu[0]!.losses.joint)
   }, 120_000)
 })
