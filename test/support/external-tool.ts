@@ -55,7 +55,7 @@ export const SLURM: ExternalTool = {
       ? null
       : `no Slurm node is up (sinfo: ${(r.stdout || r.stderr).trim().split("\n")[0] || "nothing"}); start one with \`.ci/slurm-up\`, as root`
   },
-  debianPackage: "slurmctld slurmd slurm-client munge"
+  debianPackage: "slurm-wlm munge"
 }
 
 export const EXTERNAL_TOOLS: ReadonlyArray<ExternalTool> = [NIFTI_TOOL, NIBABEL, TMUX, SLURM]
@@ -82,8 +82,8 @@ export const missingToolsNotice = (): string | null => {
   const missing = EXTERNAL_TOOLS.filter((t) => problemOf(t) !== null)
   if (missing.length === 0) return null
   return [
-    `[skipped] tests that need ${missing.map((t) => t.name).join(", ")}: not installed here.`,
+    `[skipped] tests that need ${missing.map((t) => t.name).join(", ")}: not installed or not running here.`,
     ...missing.map((t) => `  ${t.name}: ${problemOf(t)}`),
-    `  To run them: apt-get install ${missing.map((t) => t.debianPackage).join(" ")} (CI=true makes them required; .ci/run installs them).`
+    `  To run them: apt-get install ${missing.map((t) => t.debianPackage).join(" ")}${missing.includes(SLURM) ? ", then .ci/slurm-up (as root)" : ""} (CI=true makes them required; .ci/run installs and starts them).`
   ].join("\n")
 }
