@@ -81,6 +81,19 @@ const results = (dir: string) =>
   Object.fromEntries(["summary.json", "cases.json"].map((f) => [f, JSON.stringify(strip(JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"))))]))
 const bytes = (dir: string) => fs.readFileSync(path.join(dir, "summary.json"), "utf8")
 
+/**
+ * What computed the nodes: the driver's backend for one worker, else the first worker's (its log
+ * says, e.g. "wasm (SIMD, 1 thread)"). Absent run.threads, the thread count follows the load.
+ */
+const engineOf = (dir: string, workers: number): string => {
+  if (workers > 1) {
+    const log = fs.readFileSync(path.join(dir, "logs", "worker-w1.log"), "utf8")
+    return /rstn node-run: (.*) for /.exec(log)?.[1] ?? "?"
+  }
+  const started = JSON.parse(fs.readFileSync(path.join(dir, "events.jsonl"), "utf8").split("\n")[0]!) as { backendReason: string }
+  return started.backendReason.split("; ").at(-1)!.replace(/^using /, "")
+}
+
 const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
@@ -99,6 +112,7 @@ interface Sample {
   readonly otherCores: number
   readonly loadBefore: number
   readonly loadAfter: number
+  readonly engine: string
 }
 const samples: Sample[] = []
 let reference: { summary: string; text: Record<string, string> } | undefined
@@ -123,10 +137,11 @@ for (let rep = 1; rep <= reps; rep++) {
       cpuSeconds: +cpuSeconds.toFixed(1),
       otherCores: +otherCores.toFixed(2),
       loadBefore: +loadBefore.toFixed(2),
-      loadAfter: +loadAfter.toFixed(2)
+      loadAfter: +loadAfter.toFixed(2),
+      engine: engineOf(dir, workers)
     })
     process.stderr.write(
-      `parallel: ${workers} worker(s), rep ${rep}: ${(wallMs / 1000).toFixed(1)} s, ${cpuSeconds.toFixed(0)} CPU s, other work ${otherCores.toFixed(2)} cores (load ${loadBefore.toFixed(2)} -> ${loadAfter.toFixed(2)})\n`
+      `parallel: ${workers} worker(s), rep ${rep}: ${(wallMs / 1000).toFixed(1)} s, ${cpuSeconds.toFixed(0)} CPU s, other work ${otherCores.toFixed(2)} cores (load ${loadBefore.toFixed(2)} -> ${loadAfter.toFixed(2)}), ${samples.at(-1)!.engine}\n`
     )
     const text = results(dir)
     if (reference === undefined) reference = { summary: bytes(dir), text }
