@@ -21,6 +21,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { resultText } from "../test/runtime/pipeline/child-run.ts"
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const bin = path.join(repo, "bin", "rstn.js")
@@ -69,16 +70,8 @@ const rstn = (args: ReadonlyArray<string>) => {
   return { ...r, cpuSeconds }
 }
 
-/** A result file without its wall-time fields (as the kill/resume tests compare them). */
-const TIMING = new Set(["ms", "coarseMs", "durationMs"])
-const strip = (v: unknown): unknown =>
-  Array.isArray(v)
-    ? v.map(strip)
-    : typeof v === "object" && v !== null
-      ? Object.fromEntries(Object.entries(v).filter(([k]) => !TIMING.has(k)).map(([k, x]) => [k, strip(x)]))
-      : v
-const results = (dir: string) =>
-  Object.fromEntries(["summary.json", "cases.json"].map((f) => [f, JSON.stringify(strip(JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"))))]))
+/** The result files without their wall-time fields, as the kill/resume tests compare them. */
+const results = (dir: string) => Object.fromEntries(["summary.json", "cases.json"].map((f) => [f, resultText(dir, f)]))
 const bytes = (dir: string) => fs.readFileSync(path.join(dir, "summary.json"), "utf8")
 
 /**
