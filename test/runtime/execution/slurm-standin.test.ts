@@ -37,17 +37,19 @@ describe("the Slurm executor against a stand-in cluster", () => {
   it("submits each node as a job with its resources and gets the local results", async () => {
     const fake = makeFake()
     const dir = path.join(root, "slurm")
-    const executor = "run.executor={kind: slurm, partition: cpu, time: '1:00:00', per-kind: {train: {gres: 'gpu:1', sbatch-args: [--qos=long]}}}"
+    const executor = "run.executor={kind: slurm, partition: cpu, time: '1:00:00', per-kind: {train: {gres: 'gpu:1', cpus-per-task: 2, sbatch-args: [--qos=long]}}}"
     expect(await run(dir, [executor], Layer.succeed(Slurm, fake))).toBe(0)
     const [segment] = runSegments(dir)
     const start = segment![0]!
     if (start._tag !== "run-started") throw new Error("a segment starts with run-started")
     expect(fake.submitted).toHaveLength(start.nodes.length)
     const train = fake.submitted.find((args) => args.includes("--job-name=rstn:train/fold-0/Z/S"))!
-    expect(train).toEqual(expect.arrayContaining(["--partition=cpu", "--time=1:00:00", "--gres=gpu:1", "--qos=long", `--chdir=${dir}`]))
-    expect(train.find((a) => a.startsWith("--wrap="))).toMatch(/^--wrap=exec .*bin\/rstn\.js node-run .* train\/fold-0\/Z\/S --key [0-9a-f]{64} --backend auto$/)
+    expect(train).toEqual(expect.arrayContaining(["--partition=cpu", "--time=1:00:00", "--gres=gpu:1", "--cpus-per-task=2", "--qos=long", `--chdir=${dir}`]))
+    // A job's wasm threads are the CPUs it asked for.
+    expect(train.find((a) => a.startsWith("--wrap="))).toMatch(/^--wrap=exec .*bin\/rstn\.js node-run .* train\/fold-0\/Z\/S --key [0-9a-f]{64} --backend auto --threads 2$/)
     const coarse = fake.submitted.find((args) => args.some((a) => a.startsWith("--job-name=rstn:coarse/")))!
     expect(coarse.some((a) => a.startsWith("--gres="))).toBe(false)
+    expect(coarse.find((a) => a.startsWith("--wrap="))).toMatch(/ --threads 1$/)
     for (const name of ["summary.json", "cases.json"]) expect(resultText(dir, name), name).toBe(resultText(path.join(root, "local"), name))
     // The job files are gone once the nodes are committed.
     expect(fs.readdirSync(path.join(dir, "nodes", "report"), { recursive: true }).filter((f) => String(f).includes("job"))).toEqual([])
