@@ -81,14 +81,16 @@ describe("kill -9 of a driver with two workers, at several points, then rstn res
 
   it("ends identical to a run in one process, with no orphan and no node run twice", async () => {
     const dir = path.join(root, "parallel")
-    const segment = () => runSegments(dir).at(-1) ?? []
+    // The n-th run's own events: until a resumed driver writes its run-started, the last segment
+    // is still the killed run's, which may already show what the next step waits for.
+    const segment = (n: number) => runSegments(dir)[n] ?? []
 
     // 1. Two training nodes at once, each past its first checkpoint.
     let child = startRstn(["run", pipeline.file, "--no-tui", "--run-dir", dir, ...VIEWS, "--set", "run.executor.workers=2"])
     await waitFor(
       "two training nodes running at once, past their first iterations",
       () => {
-        const s = segment()
+        const s = segment(0)
         const running = runningAtEnd(s)
         const progressed = new Set(s.flatMap((e) => (e._tag === "training-progress" && e.iteration >= 2 && running.has(e.key) ? [e.key] : [])))
         return progressed.size >= 2 ? true : undefined
@@ -102,7 +104,7 @@ describe("kill -9 of a driver with two workers, at several points, then rstn res
     await waitFor(
       "a node finished while another runs",
       () => {
-        const s = segment()
+        const s = segment(1)
         return s.some((e) => e._tag === "node-finished" && e.status === "done") && runningAtEnd(s).size > 0 ? true : undefined
       },
       { child, timeoutMs: 120_000 }
@@ -111,7 +113,7 @@ describe("kill -9 of a driver with two workers, at several points, then rstn res
 
     // 3. Resumed: killed in the coarse-to-fine test.
     child = startRstn(["resume", dir, "--no-tui"])
-    await waitFor("a test case's first fine round", () => (segment().some((e) => e._tag === "round-finished" && e.round >= 1) ? true : undefined), {
+    await waitFor("a test case's first fine round", () => (segment(2).some((e) => e._tag === "round-finished" && e.round >= 1) ? true : undefined), {
       child,
       timeoutMs: 180_000
     })
@@ -141,12 +143,18 @@ describe("kill -9 of a driver with two workers, at several points, then rstn res
   it("Ctrl-C in a terminal (SIGINT to the whole process group) stops both workers at a safe point; the resume ends identical", async () => {
     const dir = path.join(root, "sigint")
     const child = startRstn(["run", pipeline.file, "--no-tui", "--run-dir", dir, ...VIEWS, "--set", "run.executor.workers=2"], { detached: true })
+    // Phase J's nodes (24 iterations): an S or I node (6) past its first checkpoint may finish
+    // before the signal reaches its safe point, and then has nothing to stop.
     await waitFor(
-      "two training nodes past their first checkpoint",
+      "two phase-J training nodes past their first checkpoint",
       () => {
         const s = runSegments(dir).at(-1) ?? []
+        const start = s[0]
+        const phaseJ = new Set(start?._tag === "run-started" ? start.nodes.filter((n) => n.id?.endsWith("/J")).map((n) => n.key) : [])
         const running = runningAtEnd(s)
-        const progressed = new Set(s.flatMap((e) => (e._tag === "training-progress" && e.iteration >= 2 && running.has(e.key) ? [e.key] : [])))
+        const progressed = new Set(
+          s.flatMap((e) => (e._tag === "training-progress" && e.iteration >= 2 && running.has(e.key) && phaseJ.has(e.key) ? [e.key] : []))
+        )
         return progressed.size >= 2 ? true : undefined
       },
       { child, timeoutMs: 120_000 }
