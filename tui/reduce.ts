@@ -132,7 +132,7 @@ const step = (s: ViewState, e: UiEvent): ViewState => {
       }
     }
     case "node-started":
-      return setNode(s, e.key, (n) => ({ ...n, status: "running", startedAt: e.at }))
+      return setNode(s, e.key, (n) => ({ ...n, status: "running", startedAt: e.at, ...(e.worker !== undefined ? { worker: e.worker } : {}) }))
     case "node-finished":
       return setNode(s, e.key, (n) => ({ ...n, status: e.status, durationMs: e.durationMs }))
     case "training-progress": {

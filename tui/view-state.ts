@@ -26,6 +26,8 @@ export interface NodeView {
   readonly status: NodeStatus
   readonly startedAt: number | null
   readonly durationMs: number | null
+  /** The worker running it (`w2`, `slurm`), when it runs outside the rstn process. */
+  readonly worker?: string
 }
 
 /**

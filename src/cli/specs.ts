@@ -211,3 +211,29 @@ export const doctorSpec: CommandSpec = {
     "Backends are tried in the order `--backend auto` uses: tfjs-node-gpu, tfjs-node, wasm, cpu.\n" +
     "On wasm, rstn's gradient kernels are checked against the cpu backend."
 }
+
+export const nodeRunSpec: CommandSpec = {
+  name: "node-run",
+  summary: "Run nodes of a run for its driver: what the local and Slurm executors start (not for direct use).",
+  positionals: "RUN_DIR [NODE_ID]",
+  minPositionals: 1,
+  maxPositionals: 2,
+  flags: {
+    serve: { kind: "boolean", description: "Serve nodes over the IPC channel of the `rstn run` that started this process (a local worker)." },
+    key: { kind: "string", placeholder: "KEY", description: "With NODE_ID: the node's key as the driver scheduled it (a Slurm job)." },
+    backend: {
+      kind: "string",
+      placeholder: "NAME",
+      choices: backendChoices,
+      description: "The tensor backend the driver chose; every node of a run computes on the same one."
+    },
+    threads: { kind: "number", integer: true, placeholder: "N", description: "wasm threads (1..8) of this process, as the driver chose them from run.threads.", default: 1 }
+  },
+  details: [
+    "`rstn run` starts this itself: with run.executor.workers > 1 as local worker processes",
+    "(--serve), with run.executor.kind slurm as one batch job per node (NODE_ID --key KEY). The",
+    "process reads RUN_DIR/pipeline.json, compiles the same graph and runs the node it is given over",
+    "the shared run directory; the driver alone commits results. On a cluster, RUN_DIR and the",
+    "dataset must be at the same paths on every machine."
+  ].join("\n")
+}

@@ -125,18 +125,32 @@ const keyOf = (ast: AST.AST): string | undefined => {
   }
 }
 
-/** A property every object member of a union has, with a literal value (`kind`). */
-const discriminator = (ast: AST.Union): { readonly key: string; readonly values: ReadonlyArray<AST.LiteralValue> } | undefined => {
-  const literalProps = (t: AST.AST): Map<string, AST.LiteralValue> | undefined => {
-    if (t._tag === "Transformation" || t._tag === "Refinement") return literalProps(t.from)
-    if (t._tag !== "TypeLiteral") return undefined
-    return new Map(t.propertySignatures.flatMap((p) => (p.type._tag === "Literal" ? [[String(p.name), p.type.literal] as const] : [])))
+/** A member's properties whose value is one literal (`kind: slurm`), and whether each may be left out. */
+const literalProps = (t: AST.AST): Map<string, { readonly literal: AST.LiteralValue; readonly optional: boolean }> | undefined => {
+  if (t._tag === "Transformation" || t._tag === "Refinement") return literalProps(t.from)
+  if (t._tag !== "TypeLiteral") return undefined
+  const out = new Map<string, { literal: AST.LiteralValue; optional: boolean }>()
+  for (const p of t.propertySignatures) {
+    if (p.type._tag === "Literal") out.set(String(p.name), { literal: p.type.literal, optional: p.isOptional })
+    // An optional tag with a default (`kind` of the local executor) is encoded as `Literal | undefined`.
+    else if (p.type._tag === "Union" && p.type.types.length === 2 && p.type.types[1]!._tag === "UndefinedKeyword" && p.type.types[0]!._tag === "Literal") {
+      out.set(String(p.name), { literal: p.type.types[0]!.literal, optional: true })
+    }
   }
+  return out
+}
+
+/** A property every object member of a union has, with a literal value (`kind`). */
+const discriminator = (
+  ast: AST.Union
+): { readonly key: string; readonly values: ReadonlyArray<AST.LiteralValue>; readonly optional: boolean } | undefined => {
   const members = ast.types.map(literalProps)
   if (members.length < 2 || members.some((m) => m === undefined)) return undefined
-  const [first, ...rest] = members as ReadonlyArray<Map<string, AST.LiteralValue>>
-  for (const key of first!.keys()) {
-    if (rest.every((m) => m.has(key))) return { key, values: (members as ReadonlyArray<Map<string, AST.LiteralValue>>).map((m) => m.get(key)!) }
+  const all = members as ReadonlyArray<Map<string, { literal: AST.LiteralValue; optional: boolean }>>
+  for (const key of all[0]!.keys()) {
+    if (all.every((m) => m.has(key))) {
+      return { key, values: all.map((m) => m.get(key)!.literal), optional: all.some((m) => m.get(key)!.optional) }
+    }
   }
   return undefined
 }
@@ -255,11 +269,33 @@ export const issueDiagnostics = (top: ParseResult.ParseIssue, ctx: IssueContext)
     if (ast.annotations[KeyedUnionId] !== undefined) return keyed(issue, ast, path)
     const kind = kindOfValue(issue.actual)
     const disc = kind === "object" ? discriminator(ast) : undefined
-    if (disc !== undefined && (issue.actual as Record<string, unknown>)[disc.key] === undefined) {
-      out.push(
-        diagnostic(locate(ctx.root, [...path, disc.key]), "missing-key", `missing key '${disc.key}'${inPath(path)}`, `${disc.key} is one of ${disc.values.map(quote).join(", ")}`)
-      )
-      return
+    if (disc !== undefined) {
+      const tag = (issue.actual as Record<string, unknown>)[disc.key]
+      if (tag === undefined && !disc.optional) {
+        out.push(
+          diagnostic(locate(ctx.root, [...path, disc.key]), "missing-key", `missing key '${disc.key}'${inPath(path)}`, `${disc.key} is one of ${disc.values.map(quote).join(", ")}`)
+        )
+        return
+      }
+      // The member the value names (or, without a tag, the one whose tag may be left out) says what is wrong.
+      const named = children(issue.issues).find((m) => {
+        const a = astOf(m)
+        const own = a === undefined ? undefined : literalProps(a)?.get(disc.key)
+        return own !== undefined && (tag === undefined ? own.optional : own.literal === tag)
+      })
+      if (named !== undefined) return walk(named, path, undefined)
+      if (tag !== undefined && !disc.values.includes(tag as AST.LiteralValue)) {
+        const guess = typeof tag === "string" ? didYouMean(tag, disc.values.filter((v): v is string => typeof v === "string")) : undefined
+        out.push(
+          diagnostic(
+            locate(ctx.root, [...path, disc.key]),
+            "type",
+            `${atPath([...path, disc.key])}expected one of ${disc.values.map(quote).join(", ")}, got ${describeValue(tag)}`,
+            guess !== undefined ? `did you mean "${guess}"?` : undefined
+          )
+        )
+        return
+      }
     }
     const fitting = children(issue.issues).filter((m) => {
       const a = astOf(m)
@@ -270,7 +306,11 @@ export const issueDiagnostics = (top: ParseResult.ParseIssue, ctx: IssueContext)
       return !(m._tag === "Type" && a !== undefined && a._tag === "Literal")
     })
     if (structural.length === 0) return typeError(path, ast, issue.actual)
-    walk(structural[0]!, path, undefined)
+    // A member that failed only for want of its literal tag (`kind: slurm`) says less than one
+    // whose tag is optional and which failed on a real value (`workers: 0` of the local executor).
+    const missesTag = (m: ParseResult.ParseIssue): boolean =>
+      m._tag === "Composite" && children(m.issues).every((c) => c._tag === "Pointer" && c.issue._tag === "Missing")
+    walk(structural.find((m) => !missesTag(m)) ?? structural[0]!, path, undefined)
   }
 
   const walk = (issue: ParseResult.ParseIssue, path: Path, siblingKeys: ReadonlyArray<string> | undefined): void => {

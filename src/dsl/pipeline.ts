@@ -497,18 +497,73 @@ export const Evaluation = Schema.Struct({
     .annotations({ description: "Write every round's mask, not just the final one." })
 })
 
+export const LocalExecutor = Schema.Struct({
+  // The default kind, so `--set run.executor.workers=2` works on a pipeline that names no executor.
+  kind: Schema.optionalWith(Schema.Literal("local"), { default: () => "local" as const }),
+  workers: Schema.optionalWith(
+    Schema.Union(Schema.Literal("auto"), PositiveInt).annotations({ [ExpectedId]: "\"auto\" or a positive integer" }),
+    { default: () => 1 }
+  ).annotations({
+    description:
+      "Worker processes, each with its own tensor backend, one node at a time; auto: one per core; 1: every node in the rstn process itself."
+  })
+})
+
+const NonEmpty = Schema.String.pipe(Schema.minLength(1)).annotations(expects("a non-empty string"))
+
+/** What sbatch is asked for: the executor's defaults, and per kind of node. */
+const slurmResources = {
+  partition: Schema.optional(NonEmpty).annotations({ description: "sbatch --partition." }),
+  time: Schema.optional(NonEmpty).annotations({ description: "sbatch --time, e.g. 2:00:00 or 1-00:00:00." }),
+  cpusPerTask: Schema.optional(PositiveInt).pipe(Schema.fromKey("cpus-per-task")).annotations({ description: "sbatch --cpus-per-task." }),
+  mem: Schema.optional(NonEmpty).annotations({ description: "sbatch --mem, e.g. 4G." }),
+  gres: Schema.optional(NonEmpty).annotations({ description: "sbatch --gres, e.g. gpu:1." }),
+  sbatchArgs: Schema.optional(Schema.Array(NonEmpty))
+    .pipe(Schema.fromKey("sbatch-args"))
+    .annotations({ description: "More sbatch arguments, passed as they are (e.g. --account=lab, --qos=short)." })
+}
+
+export const SlurmResources = Schema.Struct(slurmResources)
+export type SlurmResources = typeof SlurmResources.Type
+
+export const SlurmExecutor = Schema.Struct({
+  kind: Schema.Literal("slurm"),
+  ...slurmResources,
+  perKind: Schema.optional(
+    Schema.Struct({
+      train: Schema.optional(SlurmResources),
+      coarse: Schema.optional(SlurmResources),
+      test: Schema.optional(SlurmResources),
+      evaluate: Schema.optional(SlurmResources),
+      report: Schema.optional(SlurmResources)
+    })
+  )
+    .pipe(Schema.fromKey("per-kind"))
+    .annotations({ description: "Resources for one kind of node (train, coarse, test, evaluate, report), over the ones above." })
+})
+export type SlurmExecutor = typeof SlurmExecutor.Type
+
+export const Executor = Schema.Union(LocalExecutor, SlurmExecutor)
+export type Executor = typeof Executor.Type
+
 export const Run = Schema.Struct({
   backend: Schema.optionalWith(Schema.Literal("auto", "node-gpu", "node", "wasm", "cpu"), { default: () => "auto" as const }).annotations({
     description: "Tensor backend; auto tries node-gpu, node, wasm, then cpu (rstn doctor shows which work here)."
   }),
-  threads: Schema.optional(PositiveInt.pipe(Schema.lessThanOrEqualTo(8))).annotations({
-    description:
-      "Threads of the wasm backend's XNNPACK kernels, 1..8; absent: the cores other processes leave idle when the run starts (all of an idle machine's). Results do not depend on it."
-  }),
+  // On the refinement itself: its own "a number less than or equal to 8" would hide a description on the property.
+  threads: Schema.optional(
+    PositiveInt.pipe(Schema.lessThanOrEqualTo(8)).annotations({
+      [ExpectedId]: "an integer from 1 to 8",
+      description:
+      "Threads of the wasm backend's XNNPACK kernels in each process that computes nodes, 1..8; absent: the cores other processes leave idle when the run starts, shared among the local workers (a Slurm job: its cpus-per-task). Results do not depend on it."
+    })
+  ),
   dir: Schema.optionalWith(FilePath, { default: () => "runs/{name}" }).annotations({
     description: "Run directory, relative to where rstn runs; {name} is replaced by the pipeline's name."
   }),
-  concurrency: Schema.optionalWith(PositiveInt, { default: () => 1 }).annotations({ description: "Nodes run at the same time." }),
+  executor: Schema.optionalWith(Executor, { default: () => ({ kind: "local" as const, workers: 1 }) }).annotations({
+    description: "Where nodes run: local worker processes, or Slurm batch jobs on a cluster sharing the run directory."
+  }),
   onCaseError: Schema.optionalWith(Schema.Literal("skip", "stop"), { default: () => "skip" as const })
     .pipe(Schema.fromKey("on-case-error"))
     .annotations({ description: "A case that fails: skip it and finish the others, or stop the run." }),

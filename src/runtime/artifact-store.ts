@@ -41,10 +41,22 @@ export interface FailureRecord {
   readonly at: number
 }
 
+/** Where processes that run nodes for the driver (workers, Slurm jobs) write their output, under the run directory. */
+export const LOG_DIR = "logs"
+
 export const MANIFEST = "node.json"
 export const CHECKPOINT = "checkpoint.bin"
 export const FAILURE = "failure.json"
-const RESERVED = new Set([MANIFEST, CHECKPOINT, FAILURE])
+/**
+ * What a batch job and its driver exchange in the key directory (execution/node-job.ts,
+ * execution/slurm.ts): kept while the node runs, removed when it is committed.
+ */
+export const JOB_FILE = "job.json"
+export const JOB_REQUEST = "job-request.json"
+export const JOB_EVENTS = "job-events.jsonl"
+export const JOB_RESULT = "job-result.json"
+export const JOB_FILES: ReadonlyArray<string> = [JOB_FILE, JOB_REQUEST, JOB_EVENTS, JOB_RESULT]
+const RESERVED = new Set([MANIFEST, CHECKPOINT, FAILURE, ...JOB_FILES])
 const OUTPUT_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/
 const KEY_DIR = /^[0-9a-f]{16}$/
 /** `atomic-write.ts` temporaries: `.<name>.<pid>.<n>.tmp`. */
@@ -153,6 +165,7 @@ export const make = (runDir: string): Effect.Effect<ArtifactStoreService, never,
         yield* Effect.forEach(names.filter((n) => KEY_DIR.test(n) && n !== current), (n) => Effect.ignore(files.remove(path.join(dir, n))))
         yield* Effect.ignore(files.remove(path.join(dir, current, CHECKPOINT)))
         yield* Effect.ignore(files.remove(path.join(dir, current, FAILURE)))
+        yield* Effect.forEach(JOB_FILES, (f) => Effect.ignore(files.remove(path.join(dir, current, f))))
         yield* removeTemps(dir)
         yield* removeTemps(path.join(dir, current))
       })

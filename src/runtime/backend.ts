@@ -300,7 +300,7 @@ const loadCpu = async (): Promise<Attempt> => {
 const load = (name: BackendName, importer: Importer, threads = 1): Promise<Attempt> =>
   name === "wasm" ? loadWasm(importer, threads) : name === "cpu" ? loadCpu() : loadNative(name, importer)
 
-const describe = (info: Pick<BackendInfo, "name" | "simd" | "threads" | "devices">): string =>
+export const describeBackend = (info: Pick<BackendInfo, "name" | "simd" | "threads" | "devices">): string =>
   info.name === "wasm"
     ? `wasm (${info.simd ? "SIMD" : "no SIMD"}, ${info.threads ?? 1} thread${info.threads === 1 ? "" : "s"})`
     : info.name === "node-gpu" && info.devices !== undefined
@@ -324,7 +324,7 @@ export const initBackend = async (choice: BackendChoice, options: BackendOptions
   for (const name of backendNames) {
     const attempt = await load(name, importer, threads)
     if (attempt.ok) {
-      const using = `using ${describe(attempt.info)}`
+      const using = `using ${describeBackend(attempt.info)}`
       return { ...attempt.info, reason: skipped.length > 0 ? `${skipped.join("; ")}; ${using}` : using }
     }
     skipped.push(attempt.problem)
@@ -355,7 +355,7 @@ export const probeBackends = async (options: Pick<BackendOptions, "importer" | "
 export const autoChoice = (statuses: ReadonlyArray<BackendStatus>): { readonly name: BackendName; readonly reason: string } => {
   const skipped: string[] = []
   for (const s of statuses) {
-    if (s.available) return { name: s.name, reason: [...skipped, `using ${describe(s)}`].join("; ") }
+    if (s.available) return { name: s.name, reason: [...skipped, `using ${describeBackend(s)}`].join("; ") }
     skipped.push(s.problem ?? `${s.name} unavailable`)
   }
   return { name: "cpu", reason: skipped.join("; ") }

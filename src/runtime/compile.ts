@@ -9,12 +9,16 @@
  *   report                the same over every case, and the files published at the run's root
  *
  * Each node's configuration is exactly the part of the pipeline it reads, at its YAML paths
- * (so `rstn plan` names the edited key), plus the cases it reads with their fingerprints. The
- * test loop's own t is left out of the test nodes (they run on to the highest reported
+ * (so `rstn plan` names the edited key), plus the cases it reads with their fingerprints; nodes
+ * that run `src/ops` code also hash its ENGINE_VERSION, so a change of numerics recomputes them.
+ * The test loop's own t is left out of the test nodes (they run on to the highest reported
  * threshold), so editing t re-runs only the evaluation.
  */
 import { Either } from "effect"
 import { configSubtree } from "../dsl/config-subtree.ts"
+import type { PlannedPhase } from "../dsl/training-plan.ts"
+import { ENGINE_VERSION } from "../ops/engine-version.ts"
+import { asNodeError, asNodeErrorUntyped, type NodeError } from "./execution/node-error.ts"
 import type { Stage } from "../dsl/pipeline.ts"
 import { trainingPhases } from "../dsl/training-plan.ts"
 import type { View } from "../ops/views.ts"
@@ -29,8 +33,8 @@ import type { PipelineCase } from "./pipeline-dataset.ts"
 import type { Pipeline } from "../dsl/pipeline.ts"
 import type { PipelineDataset } from "./pipeline-dataset.ts"
 
-export type PipelineNode = NodeSpec<unknown, never>
-export type PipelineGraph = Graph.Graph<unknown, never>
+export type PipelineNode = NodeSpec<NodeError, never>
+export type PipelineGraph = Graph.Graph<NodeError, never>
 
 export const trainId = (fold: number, view: View, phase: string): string => `train/fold-${fold}/${view}/${phase}`
 export const coarseId = (caseId: string, view: View): string => `coarse/${caseId}/${view}`
@@ -39,6 +43,19 @@ export const evaluateId = (fold: number): string => `evaluate/fold-${fold}`
 export const REPORT_ID = "report"
 
 const caseRef = (c: PipelineCase) => ({ id: c.id, fingerprint: c.fingerprint })
+
+/**
+ * Estimated work of each kind of node, in training iterations, for the order in which several
+ * workers start ready nodes (execution/priority.ts). Measured on the demo (wasm, one thread): an
+ * iteration ~0.2-0.3 s, a coarse node ~0.6 s, a test node ~3 s. Only the ranking matters: the
+ * longest remaining training chain starts first.
+ */
+const COST = { coarse: 3, test: 12, evaluation: 1 } as const
+/** An epoch's iterations are unknown until the slices are counted: guessed per training case. */
+const ITERATIONS_PER_CASE_EPOCH = 16
+
+const trainingCost = (phase: PlannedPhase, trainCases: number): number =>
+  phase.length.unit === "iterations" ? phase.length.count : phase.length.count * trainCases * ITERATIONS_PER_CASE_EPOCH
 
 /** Reading a case: the data settings every node that loads one hashes. */
 const CASE_PATHS = ["dataset.window", "dataset.foreground", "slice-thickness", "run.max-voxels"]
@@ -103,7 +120,9 @@ export const compilePipeline = (pipeline: Pipeline, dataset: PipelineDataset): E
           label: `train fold ${fold} view ${view} phase ${phase.name}`,
           deps: previous === null ? [] : [previous],
           config: { ...(configSubtree(p, [...trainingPaths, own]) as object), fold, view, cases: trainCases },
-          run: (ctx) => runTrain(ctx, env, { fold, view, phase, previous })
+          engine: ENGINE_VERSION,
+          cost: trainingCost(phase, trainCases.length),
+          run: (ctx) => asNodeError(runTrain(ctx, env, { fold, view, phase, previous }))
         })
       })
     }
@@ -129,7 +148,9 @@ export const compilePipeline = (pipeline: Pipeline, dataset: PipelineDataset): E
           label: `coarse ${c.id} view ${view}`,
           deps: [trainId(c.fold, view, coarsePhase)],
           config: { ...caseShared, case: caseRef(c), view },
-          run: (ctx) => runCoarse(ctx, env, { case: c, view, weights: trainId(c.fold, view, coarsePhase) })
+          engine: ENGINE_VERSION,
+          cost: COST.coarse,
+          run: (ctx) => asNodeError(runCoarse(ctx, env, { case: c, view, weights: trainId(c.fold, view, coarsePhase) }))
         })
       }
     }
@@ -141,7 +162,10 @@ export const compilePipeline = (pipeline: Pipeline, dataset: PipelineDataset): E
       label: `test ${c.id}`,
       deps: [...Object.values(coarse), ...finePhases.flatMap((ph) => views.map((v) => trainId(c.fold, v, ph)))],
       config: { ...testShared, case: caseRef(c), fold: c.fold, views, stopAt, thresholds: p.evaluation.thresholds, format: TEST_RECORD_FORMAT },
-      run: (ctx) => runTestCase(ctx, env, { case: c, views, coarse, fine, stopAt })
+      engine: ENGINE_VERSION,
+      cost: COST.test,
+      // test-case.ts declares its failures as unknown: sorted all the same, unknown ones as defects.
+      run: (ctx) => asNodeErrorUntyped(runTestCase(ctx, env, { case: c, views, coarse, fine, stopAt }))
     })
   }
 
@@ -157,7 +181,8 @@ export const compilePipeline = (pipeline: Pipeline, dataset: PipelineDataset): E
       deps: cs.map((c) => testId(c.id)),
       config: { ...evaluationConfig, fold },
       partialInputs: true,
-      run: (ctx) => runEvaluateFold(ctx, env, { fold, cases: casesOf(cs) })
+      cost: COST.evaluation,
+      run: (ctx) => asNodeError(runEvaluateFold(ctx, env, { fold, cases: casesOf(cs) }))
     })
   }
   nodes.push({
@@ -168,7 +193,8 @@ export const compilePipeline = (pipeline: Pipeline, dataset: PipelineDataset): E
     deps: [...dataset.runFolds.map(evaluateId), ...testCases.map((c) => testId(c.id))],
     config: evaluationConfig,
     partialInputs: true,
-    run: (ctx) => runReport(ctx, env, { fold: null, cases: casesOf(testCases) })
+    cost: COST.evaluation,
+    run: (ctx) => asNodeError(runReport(ctx, env, { fold: null, cases: casesOf(testCases) }))
   })
   return Graph.make(nodes)
 }

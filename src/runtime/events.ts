@@ -38,13 +38,24 @@ export const RunStarted = Schema.TaggedStruct("run-started", {
   backend: Schema.String,
   backendReason: Schema.String,
   pid: Schema.Number,
+  /** Where nodes run (`run.executor`), e.g. `local, 2 worker processes`. */
+  executor: Schema.optional(Schema.String),
   nodes: Schema.Array(PlannedNode),
   /** Thresholds t reported by the evaluation (paper: 0.90, 0.95, 0.98, 0.99). */
   thresholds: Schema.Array(Schema.Number),
   maxRounds: Schema.Number
 })
 
-export const NodeStarted = Schema.TaggedStruct("node-started", { at: At, key: Schema.String })
+export const NodeStarted = Schema.TaggedStruct("node-started", {
+  at: At,
+  key: Schema.String,
+  /** Where it runs, when not in the driver itself: a local worker (`w1`, `w2`, ...) or `slurm`. */
+  worker: Schema.optional(Schema.String),
+  /** The worker's process id (local workers). */
+  pid: Schema.optional(Schema.Number),
+  /** The Slurm job running it. */
+  jobId: Schema.optional(Schema.String)
+})
 
 export const NodeFinished = Schema.TaggedStruct("node-finished", {
   at: At,
@@ -102,7 +113,15 @@ const Concern = {
 }
 
 export const Warning = Schema.TaggedStruct("warning", { at: At, message: Schema.String, ...Concern })
-export const RunError = Schema.TaggedStruct("error", { at: At, message: Schema.String, ...Concern })
+export const RunError = Schema.TaggedStruct("error", {
+  at: At,
+  message: Schema.String,
+  ...Concern,
+  /** The Slurm job that failed. */
+  jobId: Schema.optional(Schema.String),
+  /** The output file of the process or job that ran the node. */
+  log: Schema.optional(Schema.String)
+})
 export const Log = Schema.TaggedStruct("log", { at: At, message: Schema.String })
 
 export const SummaryStats = Schema.Struct({

@@ -1,8 +1,8 @@
 /**
  * The compiled graph: nodes checked (ids, dependencies, one cycle check), put in topological
  * order, and given their content keys. A node's key is the sha256 of exactly its kind, its
- * canonical configuration and its inputs' keys, so a change anywhere upstream changes every key
- * downstream of it and nothing else.
+ * canonical configuration, its inputs' keys and the engine version it runs (when it runs any),
+ * so a change anywhere upstream changes every key downstream of it and nothing else.
  */
 import { Data, Either } from "effect"
 import { createHash } from "node:crypto"
@@ -40,9 +40,9 @@ const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/
 
 export const isValidId = (id: string): boolean => id.split("/").every((s) => SEGMENT.test(s))
 
-export const nodeKey = (kind: string, config: Json, depKeys: ReadonlyArray<NodeKey>): NodeKey =>
+export const nodeKey = (kind: string, config: Json, depKeys: ReadonlyArray<NodeKey>, engine?: number): NodeKey =>
   createHash("sha256")
-    .update(stringifyCanonical({ kind, config, inputs: [...depKeys] }))
+    .update(stringifyCanonical({ kind, config, inputs: [...depKeys], ...(engine !== undefined ? { engine } : {}) }))
     .digest("hex") as NodeKey
 
 /** A cycle among `ids` as `a -> b -> a`, found by depth-first search. */
@@ -125,7 +125,7 @@ export const make = <E, R>(specs: ReadonlyArray<NodeSpec<E, R>>): Either.Either<
     const config = normalize(spec.config)
     if (Either.isLeft(config)) return fail(`node '${id}': ${config.left.message}`, [id])
     const depKeys = spec.deps.map((d) => nodes.get(d)!.key)
-    const key = nodeKey(spec.kind, config.right, depKeys)
+    const key = nodeKey(spec.kind, config.right, depKeys, spec.engine)
     const twin = byKey.get(key)
     if (twin !== undefined) {
       return fail(`nodes '${twin}' and '${id}' have the same kind, configuration and inputs`, [twin, id], "each node must read some configuration (e.g. its case or fold) that tells it apart")

@@ -23,6 +23,8 @@ export const Manifest = Schema.Struct({
   key: Schema.String,
   kind: Schema.String,
   label: Schema.String,
+  /** The engine version the node's key hashed (`NodeSpec.engine`); absent for nodes that run no engine code. */
+  engine: Schema.optional(Schema.Number),
   config: JsonValue,
   deps: Schema.Array(Schema.Struct({ id: Schema.String, key: Schema.String })),
   outputs: Schema.Struct({

@@ -40,6 +40,17 @@ export interface NodeSpec<E = unknown, R = never> {
    * cache, since the missing inputs may succeed on the next run.
    */
   readonly partialInputs?: boolean
+  /**
+   * Estimated work, comparable among the nodes of one graph (default 1): a scheduler with
+   * several workers starts the longest remaining chain first (execution/priority.ts). Not hashed.
+   */
+  readonly cost?: number
+  /**
+   * The version of the numeric code the node runs (`src/ops`'s ENGINE_VERSION): hashed into the
+   * key, so results computed by older numerics are not taken from cache. Absent for nodes that
+   * run no engine code.
+   */
+  readonly engine?: number
 }
 
 /** A finished node's outputs as a dependent sees them. */

@@ -15,6 +15,8 @@ export type PlanReason =
   | { readonly _tag: "input"; readonly id: string }
   | { readonly _tag: "inputs"; readonly added: ReadonlyArray<string>; readonly removed: ReadonlyArray<string> }
   | { readonly _tag: "kind"; readonly before: string; readonly after: string }
+  /** The numeric code changed (ENGINE_VERSION): results of the old engine would differ. */
+  | { readonly _tag: "engine"; readonly before: number | null; readonly after: number | null }
   | { readonly _tag: "missing-output"; readonly name: string }
   | { readonly _tag: "damaged-manifest"; readonly reason: string }
   /** Same configuration and inputs, yet another key: the inputs' order or the key scheme changed. */
@@ -27,7 +29,14 @@ interface EntryBase {
   readonly group: NodeGroup
 }
 
-export type PlanEntry = EntryBase &
+/** Where a node of a live run is running right now (from its events). */
+export interface LivePlacement {
+  readonly worker: string
+  readonly pid?: number
+  readonly jobId?: string
+}
+
+export type PlanEntry = EntryBase & { readonly runningOn?: LivePlacement } &
   (
     | { readonly status: "cached" }
     | {
@@ -63,6 +72,7 @@ const explainNode = (node: GraphNode<unknown, unknown>) =>
     }
     const reasons: PlanReason[] = []
     if (old.kind !== node.kind) reasons.push({ _tag: "kind", before: old.kind, after: node.kind })
+    if ((old.engine ?? null) !== (node.engine ?? null)) reasons.push({ _tag: "engine", before: old.engine ?? null, after: node.engine ?? null })
     const changes = diffConfig(old.config, node.configJson)
     if (changes.length > 0) reasons.push({ _tag: "config", changes })
     const oldDeps = new Map(old.deps.map((d) => [d.id, d.key]))
@@ -96,6 +106,8 @@ export const formatReason = (r: PlanReason): string => {
         .join(" and ")
     case "kind":
       return `its kind changed: ${r.before} → ${r.after}`
+    case "engine":
+      return `the engine changed (version ${r.before ?? "none"} → ${r.after ?? "none"}): rstn's numerics differ from those that made its results`
     case "missing-output":
       return `its output ${r.name} is missing`
     case "damaged-manifest":
@@ -107,8 +119,15 @@ export const formatReason = (r: PlanReason): string => {
 
 const STATUS_WIDTH = "will re-run".length + 2
 
+const runningText = (e: PlanEntry): string =>
+  e.runningOn === undefined
+    ? ""
+    : ` [running now on ${e.runningOn.worker}${e.runningOn.jobId !== undefined ? `, job ${e.runningOn.jobId}` : e.runningOn.pid !== undefined ? `, pid ${e.runningOn.pid}` : ""}]`
+
 /** One line per node: `cached       <label>`, `will re-run  <label> because <reasons>`. */
-export const formatEntry = (e: PlanEntry): string => {
+export const formatEntry = (e: PlanEntry): string => `${formatEntryBody(e)}${runningText(e)}`
+
+const formatEntryBody = (e: PlanEntry): string => {
   switch (e.status) {
     case "cached":
       return `${"cached".padEnd(STATUS_WIDTH)}${e.label}`
@@ -130,5 +149,11 @@ export const summarizePlan = (entries: ReadonlyArray<PlanEntry>): string => {
   return `${entries.length} nodes: ${count("cached")} cached, ${count("new")} not yet run, ${count("rerun")} will re-run${toRun === 0 ? " (nothing to do)" : ""}`
 }
 
-export const formatPlan = (entries: ReadonlyArray<PlanEntry>, runDir: string): string =>
-  [`plan for ${runDir}: ${summarizePlan(entries)}`, ...entries.map(formatEntry)].join("\n")
+export const formatPlan = (entries: ReadonlyArray<PlanEntry>, runDir: string, executor?: string): string =>
+  [`plan for ${runDir}: ${summarizePlan(entries)}`, ...(executor !== undefined ? [`executor ${executor}`] : []), ...entries.map(formatEntry)].join("\n")
+
+/** Marks the entries a live run is running now, where their keys are the ones it runs. */
+export const withLivePlacements = (
+  entries: ReadonlyArray<PlanEntry>,
+  running: ReadonlyMap<string, LivePlacement>
+): ReadonlyArray<PlanEntry> => entries.map((e) => (running.has(e.key) ? { ...e, runningOn: running.get(e.key)! } : e))

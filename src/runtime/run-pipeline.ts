@@ -1,76 +1,56 @@
 /**
  * `rstn run` and `rstn resume` as one effect: check the backend before any work, list (and on
  * first use generate) the dataset, compile the graph, keep the resolved pipeline in the run
- * directory (so `rstn resume` runs exactly it), execute with the terminal UI or plain log lines,
- * then publish the report and predicted masks at the run directory's root.
+ * directory (so `rstn resume` runs exactly it), execute it where `run.executor` says, then
+ * publish the report and predicted masks at the run directory's root.
+ *
+ * What the run looks like to its user is not decided here: the run's events are offered as a
+ * stream to an observer the caller passes (the CLI mounts the terminal UI on it), and without
+ * one the run prints plain log lines.
  */
-import { Effect, Either, type Layer, Option, Queue, Schema } from "effect"
+import { Effect, Either, type Layer, Option, type Scope, type Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Pipeline } from "../dsl/pipeline.ts"
+import type { Pipeline } from "../dsl/pipeline.ts"
 import { ArtifactStore } from "./artifact-store.ts"
-import { atomicWrite, WriteError } from "./atomic-write.ts"
 import { checkBackend } from "./backend.ts"
-import { defaultThreads } from "./wasm-threads.ts"
-import { coarseId, compilePipeline, REPORT_ID, testId } from "./compile.ts"
+import { compilePipeline, REPORT_ID } from "./compile.ts"
 import { EventBus } from "./event-bus.ts"
 import type { RunEvent } from "./events.ts"
-import type { FailureConcern, NodeOutcome } from "./executor.ts"
+import { describeExecutor, driverThreads, executorFor, nodeThreads } from "./execution/choose.ts"
+import { Slurm } from "./execution/slurm-client.ts"
+import { caseOfFailure } from "./failure-case.ts"
 import { FileSystem } from "./file-system.ts"
-import type { Manifest } from "./manifest.ts"
-import type { Publication } from "./nodes/evaluate.ts"
 import { replayCase, type TestCaseResult } from "./nodes/test-case.ts"
-import { type PipelineDataset, prepareDataset } from "./pipeline-dataset.ts"
+import { prepareDataset } from "./pipeline-dataset.ts"
 import { displayDir, executeRun, exitCode } from "./run.ts"
 import * as RunLock from "./run-lock.ts"
+import { type RunRecord, writeRunRecord } from "./run-record.ts"
+import { failuresMarkdown, publish, summarize } from "./run-report.ts"
 import type { StopSignal } from "./stop-signal.ts"
 
-/** The resolved pipeline a run directory was started with: `rstn resume` runs it again. */
-export const PIPELINE_FILE = "pipeline.json"
+export { flagOverrides, PIPELINE_FILE, readRunRecord, ResumeError } from "./run-record.ts"
 
-const RunRecord = Schema.Struct({
-  /** The pipeline file as given to `rstn run`. */
-  file: Schema.String,
-  overrides: Schema.Array(Schema.String),
-  pipeline: Pipeline
-})
-type RunRecord = typeof RunRecord.Type
-
-export class ResumeError extends Schema.TaggedError<ResumeError>()("ResumeError", {
-  file: Schema.String,
-  reason: Schema.String,
-  hint: Schema.String
-}) {
-  override get message(): string {
-    return `${this.file}: ${this.reason}`
-  }
+/** A view of a run its caller attaches (the terminal UI): the run's events, and a way to stop it. */
+export interface RunSession {
+  /** Every event of the run, from run-started through run-finished; it ends early if the run fails before finishing. */
+  readonly events: Stream.Stream<RunEvent>
+  /** Asks the run to stop at its next safe point (the UI's q, y). */
+  readonly requestStop: () => void
 }
 
-export const readRunRecord = (runDir: string): Effect.Effect<RunRecord, ResumeError> =>
-  Effect.gen(function* () {
-    const file = path.join(runDir, PIPELINE_FILE)
-    const text = yield* Effect.try({
-      try: () => fs.readFileSync(file, "utf8"),
-      catch: () =>
-        new ResumeError({
-          file,
-          reason: "not found: this is not a run directory, or its run never started",
-          hint: "give the run directory that `rstn run` printed, or start the run with `rstn run FILE`"
-        })
-    })
-    return yield* Schema.decodeUnknown(Schema.parseJson(RunRecord))(text).pipe(
-      Effect.mapError(
-        (e) => new ResumeError({ file, reason: `cannot be read: ${e.message.split("\n")[0]}`, hint: "start the run again with `rstn run FILE`" })
-      )
-    )
-  })
+/**
+ * Attaches a view to a run for the scope's lifetime; the effect it returns waits until the view
+ * is done (the UI left its screen), which the run awaits before printing its summary.
+ */
+export type RunObserver = (session: RunSession) => Effect.Effect<Effect.Effect<void>, never, Scope.Scope>
 
 export interface RunRequest {
   readonly file: string
   readonly overrides: ReadonlyArray<string>
   readonly pipeline: Pipeline
-  /** Show the terminal UI (stdout is a TTY and --no-tui was not given). */
-  readonly tui: boolean
+  /** A view of the run (the terminal UI); without one the run prints plain log lines to `out`. */
+  readonly observe?: RunObserver
   /**
    * Where plain log lines, dataset progress and the final summary go. Default: the summary and
    * log lines on stdout, dataset progress on stderr (so stdout stays the run's own account).
@@ -78,66 +58,15 @@ export interface RunRequest {
   readonly out?: (line: string) => void
   /** The file system the run's store and event log use (tests inject faults); default the real one. */
   readonly fileSystem?: Layer.Layer<FileSystem>
+  /** The Slurm commands of `run.executor.kind: slurm` (tests pass `Slurm.Test`); default the real ones. */
+  readonly slurm?: Layer.Layer<Slurm>
 }
-
-const COARSE_PREFIX = coarseId("", "Z").split("/")[0]! + "/"
-const TEST_PREFIX = testId("")
-
-/** The case a test or coarse node works on, from its id (`test/CASE`, `coarse/CASE/V`; compile.ts). */
-export const caseOfNode = (id: string): string | undefined => {
-  if (id.startsWith(TEST_PREFIX)) return id.slice(TEST_PREFIX.length)
-  if (id.startsWith(COARSE_PREFIX)) return id.slice(COARSE_PREFIX.length).split("/")[0]
-  return undefined
-}
-
-/**
- * The case a failure concerns, for its error event: the one the error names, else the node's own
- * case, else the case whose image or label is the failing file (a training node reads many).
- */
-export const caseOfFailure =
-  (dataset: PipelineDataset) =>
-  (id: string, concern: FailureConcern): string | undefined =>
-    concern.caseId ??
-    caseOfNode(id) ??
-    (concern.file === undefined ? undefined : dataset.cases.find((c) => c.image === concern.file || c.label === concern.file)?.id)
-
-/** The run's own summary for run-finished, taken from the report node. */
-const summarize = (outcomes: ReadonlyMap<string, NodeOutcome>) => {
-  const report = outcomes.get(REPORT_ID)
-  if (report === undefined || (report._tag !== "done" && report._tag !== "cached")) {
-    const failed = [...outcomes.entries()].filter(([id, o]) => id.startsWith("test/") && (o._tag === "failed" || o._tag === "skipped"))
-    return { summary: null, coarse: null, failedCases: failed.map(([id]) => id.slice("test/".length)) }
-  }
-  const json = report.manifest.outputs.json as unknown as {
-    final: { mean: number; std: number; max: number; min: number; count: number } | null
-    coarse: { mean: number; std: number; max: number; min: number; count: number } | null
-    failedCases: string[]
-  }
-  const stats = (s: typeof json.final) => (s === null || s.count === 0 ? null : s)
-  return { summary: stats(json.final), coarse: stats(json.coarse), failedCases: json.failedCases }
-}
-
-/** Copies the report's files and the predicted masks to the run directory's root. */
-const publish = (runDir: string, manifest: Manifest, outputDir: string) =>
-  Effect.gen(function* () {
-    const copies: Publication[] = [
-      ...Object.values(manifest.outputs.files).map((f) => ({ from: path.join(outputDir, path.basename(f.path)), to: path.basename(f.path) })),
-      ...((manifest.outputs.json.publish as unknown as Publication[] | undefined) ?? [])
-    ]
-    for (const c of copies) {
-      const bytes = yield* Effect.try({
-        try: () => fs.readFileSync(c.from),
-        catch: () => new WriteError({ file: path.join(runDir, c.to), reason: `its source ${c.from} is gone`, hint: "run again to recompute it" })
-      })
-      yield* atomicWrite(path.join(runDir, c.to), bytes)
-    }
-  })
 
 export const runPipeline = (req: RunRequest) =>
   Effect.gen(function* () {
     const p = req.pipeline
     const out = req.out ?? ((line: string) => void process.stdout.write(`${line}\n`))
-    const backend = yield* checkBackend(p.run.backend, { source: "run.backend", threads: p.run.threads ?? defaultThreads() })
+    const backend = yield* checkBackend(p.run.backend, { source: "run.backend", threads: driverThreads(p.run) })
     const runDir = path.resolve(p.run.dir)
     // Refuse early, before generating data or touching pipeline.json, when another run holds the directory.
     const held = yield* RunLock.readLock(runDir).pipe(Effect.provide(FileSystem.layer))
@@ -152,7 +81,7 @@ export const runPipeline = (req: RunRequest) =>
     const dataset = yield* prepareDataset(p, { generate: true, onProgress: progress })
     const graph = yield* Either.match(compilePipeline(p, dataset), { onLeft: Effect.fail, onRight: Effect.succeed })
     const record: RunRecord = { file: req.file, overrides: [...req.overrides], pipeline: { ...p, run: { ...p.run, dir: runDir } } }
-    yield* atomicWrite(path.join(runDir, PIPELINE_FILE), `${JSON.stringify(Schema.encodeSync(RunRecord)(record), null, 2)}\n`)
+    yield* writeRunRecord(runDir, record)
 
     const converge = p.test.stages.find((s) => s.kind === "converge-until")
     const header = {
@@ -161,71 +90,35 @@ export const runPipeline = (req: RunRequest) =>
       backend: backend.name,
       backendReason: backend.reason,
       thresholds: p.evaluation.thresholds,
-      maxRounds: converge?.kind === "converge-until" ? converge.maxRounds : 0
+      maxRounds: converge?.kind === "converge-until" ? converge.maxRounds : 0,
+      executor: describeExecutor(p.run.executor)
     }
     let stop: StopSignal | undefined
-    // q, y pressed while the run is still taking its lock (no stop signal yet): stop once it has one.
-    let quitEarly = false
-    const ui = req.tui ? yield* Effect.promise(() => import("../../tui/index.ts")) : undefined
+    // A stop asked for while the run is still taking its lock (no stop signal yet): made once it has one.
+    let stopEarly = false
+    const requestStop = () => {
+      if (stop) Effect.runFork(stop.request({ _tag: "signal", signal: "SIGINT" }))
+      else stopEarly = true
+    }
 
     const result = yield* Effect.scoped(
       Effect.gen(function* () {
         const bus = yield* EventBus
         const store = yield* ArtifactStore
-        let mounted: { done: Promise<void> } | undefined
-        if (ui !== undefined) {
-          const events = yield* bus.subscribe
-          let emit: ((e: RunEvent) => void) | undefined
-          let end: ((reason?: string) => void) | undefined
-          const pending: RunEvent[] = []
-          yield* Effect.forkScoped(
-            Effect.forever(
-              Effect.flatMap(Queue.take(events), (e) =>
-                Effect.sync(() => {
-                  if (emit) emit(e)
-                  else pending.push(e)
-                  if (e._tag === "run-finished") end?.()
-                })
-              )
-            )
-          )
-          const shown = ui.mountRunUi({
-            events: (e, finish) => {
-              for (const x of pending.splice(0)) e(x)
-              emit = e
-              end = finish
-              return () => {
-                emit = undefined
-              }
-            },
-            onQuit: () => {
-              if (stop) Effect.runFork(stop.request({ _tag: "signal", signal: "SIGINT" }))
-              else quitEarly = true
-            }
-          })
-          mounted = shown
-          // A run that fails before run-finished (its lock taken meanwhile, its log unwritable) must
-          // not leave the screen mounted: the UI shows the stream ended and leaves, and the error
-          // is printed below it. After run-finished this does nothing.
-          yield* Effect.addFinalizer(() =>
-            Effect.promise(async () => {
-              end?.("the run ended without finishing")
-              await Promise.race([shown.done, new Promise((resolve) => setTimeout(resolve, 1000).unref())])
-              shown.unmount()
-            })
-          )
-        }
+        const slurm = yield* Slurm
+        const viewDone = req.observe === undefined ? Effect.void : yield* req.observe({ events: yield* bus.events, requestStop })
         const r = yield* executeRun(graph, {
-          concurrency: p.run.concurrency,
+          concurrency: 1,
+          executor: executorFor(p.run.executor, { runDir, backend: backend.name, backendChoice: p.run.backend, slurm, threads: (kind) => nodeThreads(p.run, kind) }),
           onNodeError: p.run.onCaseError,
           caseOf: caseOfFailure(dataset),
           header,
           handleSignals: true,
-          ...(ui === undefined ? { log: (line: string) => Effect.sync(() => out(line)) } : {}),
+          ...(req.observe === undefined ? { log: (line: string) => Effect.sync(() => out(line)) } : {}),
           summarize,
           onStopSignal: (s) => {
             stop = s
-            if (quitEarly) Effect.runFork(s.request({ _tag: "signal", signal: "SIGINT" }))
+            if (stopEarly) Effect.runFork(s.request({ _tag: "signal", signal: "SIGINT" }))
           },
           onCached: (id, manifest) =>
             id.startsWith("test/")
@@ -234,14 +127,20 @@ export const runPipeline = (req: RunRequest) =>
                 )
               : Effect.void
         })
-        if (mounted) yield* Effect.promise(() => mounted!.done)
+        yield* viewDone
         const report = r.outcomes.get(REPORT_ID)
         if (report && (report._tag === "done" || report._tag === "cached")) {
-          yield* publish(runDir, report.manifest, store.outputDir(REPORT_ID, report.manifest.key))
+          const failures = failuresMarkdown(r.outcomes, (id) => graph.byId.get(id)?.label ?? id)
+          yield* publish(runDir, report.manifest, store.outputDir(REPORT_ID, report.manifest.key), failures)
         }
         return r
       })
-    ).pipe(Effect.provide(ArtifactStore.layer(runDir)), Effect.provide(EventBus.layer), Effect.provide(req.fileSystem ?? FileSystem.layer))
+    ).pipe(
+      Effect.provide(ArtifactStore.layer(runDir)),
+      Effect.provide(EventBus.layer),
+      Effect.provide(req.fileSystem ?? FileSystem.layer),
+      Effect.provide(req.slurm ?? Slurm.layer)
+    )
 
     const summary = path.join(runDir, "summary.md")
     if (result.status === "done" && fs.existsSync(summary)) {
@@ -249,16 +148,9 @@ export const runPipeline = (req: RunRequest) =>
       out(fs.readFileSync(summary, "utf8").trimEnd())
       out("")
       out(`run directory: ${displayDir(runDir)} (summary.md, summary.json, cases.csv, predictions/)`)
-    } else if (result.resumeHint !== null && ui !== undefined) {
-      // Without the UI the log's last line (run-finished) already said how to resume.
+    } else if (result.resumeHint !== null && req.observe !== undefined) {
+      // Without a view the log's last line (run-finished) already said how to resume.
       out(`run ${result.status}; to resume: ${result.resumeHint}`)
     }
     return exitCode(result.status)
   })
-
-/** `--backend` and `--run-dir` are pipeline keys given on the command line. */
-export const flagOverrides = (flags: { readonly backend?: string | undefined; readonly runDir?: string | undefined }): string[] => [
-  ...(flags.backend !== undefined ? [`run.backend=${flags.backend}`] : []),
-  ...(flags.runDir !== undefined ? [`run.dir=${flags.runDir}`] : [])
-]
-

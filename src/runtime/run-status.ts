@@ -38,6 +38,10 @@ export interface NodeStatusEntry {
   readonly durationMs?: number
   /** A checkpoint exists: the node continues from it when resumed. */
   readonly resumable: boolean
+  /** Where a running node runs (a local worker, a Slurm job), as its node-started said. */
+  readonly worker?: string
+  readonly pid?: number
+  readonly jobId?: string
 }
 
 /** `died`: no run-finished was written and no process holds the run (kill -9, power cut). */
@@ -49,6 +53,8 @@ export interface RunStatusReport {
   readonly pipeline: string
   readonly file: string
   readonly backend: string
+  /** Where nodes run (`run.executor`), when the run said. */
+  readonly executor: string | undefined
   readonly startedAt: number
   readonly finishedAt: number | undefined
   readonly lock: Option.Option<RunLock.LockInfo>
@@ -94,7 +100,10 @@ export const runStatus = (
           message: undefined as string | undefined,
           progress: undefined as { iteration: number; iterations: number } | undefined,
           durationMs: undefined as number | undefined,
-          resumable: false
+          resumable: false,
+          worker: undefined as string | undefined,
+          pid: undefined as number | undefined,
+          jobId: undefined as string | undefined
         }
       ])
     )
@@ -103,7 +112,12 @@ export const runStatus = (
       switch (e._tag) {
         case "node-started": {
           const n = entries.get(e.key)
-          if (n) n.state = "running"
+          if (n) {
+            n.state = "running"
+            n.worker = e.worker
+            n.pid = e.pid
+            n.jobId = e.jobId
+          }
           break
         }
         case "node-finished": {
@@ -121,7 +135,7 @@ export const runStatus = (
         }
         case "error": {
           const n = e.key === undefined ? undefined : entries.get(e.key)
-          if (n) n.message = e.message
+          if (n) n.message = `${e.message}${e.jobId !== undefined ? ` (Slurm job ${e.jobId}${e.log !== undefined ? `, log ${e.log}` : ""})` : e.log !== undefined ? ` (log ${e.log})` : ""}`
           break
         }
         case "run-finished":
@@ -145,6 +159,11 @@ export const runStatus = (
         if (Option.isSome(m) && m.value.key === n.key) n.state = "done"
       }
       if (n.state === "running" && state !== "running") n.state = "pending"
+      if (n.state !== "running") {
+        n.worker = undefined
+        n.pid = undefined
+        n.jobId = undefined
+      }
       if (n.state === "pending" || n.state === "running") n.resumable = yield* store.hasCheckpoint(n.id, n.key)
     }
     const nodes = [...entries.values()].map((n) =>
@@ -156,6 +175,7 @@ export const runStatus = (
       pipeline: started.pipeline,
       file: started.file,
       backend: started.backend,
+      executor: started.executor,
       startedAt: started.at,
       finishedAt: finished?.at,
       lock,
@@ -165,6 +185,10 @@ export const runStatus = (
       invalidLines: log.invalidLines
     } satisfies RunStatusReport
   })
+
+/** `w2, pid 4242`, `slurm, job 1234`. */
+export const placementText = (n: { readonly worker?: string | undefined; readonly pid?: number | undefined; readonly jobId?: string | undefined }): string =>
+  `${n.worker}${n.jobId !== undefined ? `, job ${n.jobId}` : n.pid !== undefined ? `, pid ${n.pid}` : ""}`
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")
 
@@ -192,6 +216,7 @@ export const formatStatus = (r: RunStatusReport, options: { readonly all?: boole
         ? `, running for ${formatDuration(options.now - r.startedAt)}`
         : ""
   lines.push(`pipeline ${r.pipeline} (${r.file}), backend ${r.backend}, started ${iso(r.startedAt)}${elapsed}${r.runs > 1 ? `, run ${r.runs} in this directory` : ""}`)
+  if (r.executor !== undefined) lines.push(`executor ${r.executor}`)
   const width = Math.max(...NodeGroup.literals.map((g) => g.length)) + 2
   for (const group of NodeGroup.literals) {
     const inGroup = r.nodes.filter((n) => n.group === group)
@@ -204,6 +229,7 @@ export const formatStatus = (r: RunStatusReport, options: { readonly all?: boole
   const shown = r.nodes.filter((n) => options.all === true || n.state === "running" || n.state === "failed" || n.state === "skipped" || n.resumable)
   for (const n of shown) {
     const extra = [
+      n.state === "running" && n.worker !== undefined ? `on ${placementText(n)}` : "",
       n.progress !== undefined && n.state === "running" ? `iteration ${n.progress.iteration}/${n.progress.iterations}` : "",
       n.resumable ? "resumes from its checkpoint" : "",
       n.durationMs !== undefined && n.state === "done" ? formatDuration(n.durationMs) : ""

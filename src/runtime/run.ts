@@ -26,11 +26,13 @@ export interface RunHeader {
   readonly backendReason: string
   readonly thresholds: ReadonlyArray<number>
   readonly maxRounds: number
+  /** Where nodes run, in words (`describeExecutor`). */
+  readonly executor?: string
 }
 
 type RunFinished = Extract<RunEvent, { _tag: "run-finished" }>
 
-export interface RunOptions extends ExecuteOptions {
+export interface RunOptions<E = unknown, R = never> extends ExecuteOptions<E, R> {
   readonly header: RunHeader
   /** Install SIGINT/SIGTERM handlers for the run (the CLI does; tests drive `stop` instead). */
   readonly handleSignals?: boolean
@@ -82,7 +84,7 @@ export const plannedNodes = <E, R>(graph: Graph<E, R>): Effect.Effect<ReadonlyAr
 
 export const executeRun = <E, R>(
   graph: Graph<E, R>,
-  options: RunOptions
+  options: RunOptions<E, R>
 ): Effect.Effect<RunResult, RunLock.RunLockedError | RunLock.BadLockError | FileSystemError, R | ArtifactStore | EventBus | FileSystem> =>
   Effect.scoped(
     // Uninterruptible except while waiting for the nodes: an interruption from outside (the
@@ -168,7 +170,7 @@ export const executeRun = <E, R>(
 export const executeRunIn = <E, R>(
   runDir: string,
   graph: Graph<E, R>,
-  options: RunOptions
+  options: RunOptions<E, R>
 ): Effect.Effect<RunResult, RunLock.RunLockedError | RunLock.BadLockError | FileSystemError, R> =>
   executeRun(graph, options).pipe(
     Effect.provide(ArtifactStore.layer(runDir)),

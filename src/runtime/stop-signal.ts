@@ -4,7 +4,7 @@
  * safe points; the executor starts no new node once it is set. A second signal stops at once:
  * every write is atomic, so even then no partial file is left.
  */
-import { Effect, Option, Ref, type Scope } from "effect"
+import { Deferred, Effect, Option, Ref, type Scope } from "effect"
 
 export type StopReason =
   | { readonly _tag: "signal"; readonly signal: "SIGINT" | "SIGTERM" }
@@ -14,12 +14,23 @@ export interface StopSignal {
   /** The first request wins; later ones are ignored. */
   readonly request: (reason: StopReason) => Effect.Effect<void>
   readonly requested: Effect.Effect<Option.Option<StopReason>>
+  /** Waits for the first request (an executor passes it on to the processes running its nodes). */
+  readonly awaitRequest: Effect.Effect<StopReason>
 }
 
-export const make: Effect.Effect<StopSignal> = Effect.map(Ref.make(Option.none<StopReason>()), (ref) => ({
-  request: (reason) => Ref.update(ref, (r) => (Option.isSome(r) ? r : Option.some(reason))),
-  requested: Ref.get(ref)
-}))
+export const make: Effect.Effect<StopSignal> = Effect.gen(function* () {
+  const ref = yield* Ref.make(Option.none<StopReason>())
+  const first = yield* Deferred.make<StopReason>()
+  return {
+    request: (reason) =>
+      Effect.flatMap(
+        Ref.modify(ref, (r) => (Option.isSome(r) ? [false, r] : [true, Option.some(reason)])),
+        (isFirst) => (isFirst ? Deferred.succeed(first, reason) : Effect.void)
+      ).pipe(Effect.asVoid),
+    requested: Ref.get(ref),
+    awaitRequest: Deferred.await(first)
+  }
+})
 
 /**
  * Handles SIGINT and SIGTERM for the scope's lifetime (the default handlers, which exit at once,

@@ -51,10 +51,10 @@ export const makeFormatter = (options: TextLoggerOptions = {}): ((event: RunEven
       case "run-started": {
         for (const n of e.nodes) labels.set(n.key, n.label)
         const cached = e.nodes.filter((n) => n.status === "cached").length
-        return `run ${e.pipeline}: ${e.nodes.length} nodes, ${cached} cached, ${e.nodes.length - cached} to run; backend ${e.backend} (${e.backendReason}); run directory ${e.runDir}`
+        return `run ${e.pipeline}: ${e.nodes.length} nodes, ${cached} cached, ${e.nodes.length - cached} to run; backend ${e.backend} (${e.backendReason});${e.executor !== undefined ? ` executor ${e.executor};` : ""} run directory ${e.runDir}`
       }
       case "node-started":
-        return `start    ${label(e.key)}`
+        return `start    ${label(e.key)}${e.worker === undefined ? "" : ` on ${e.worker}${e.jobId !== undefined ? ` (job ${e.jobId})` : e.pid !== undefined ? ` (pid ${e.pid})` : ""}`}`
       case "node-finished":
         switch (e.status) {
           case "done":
@@ -89,7 +89,7 @@ export const makeFormatter = (options: TextLoggerOptions = {}): ((event: RunEven
       case "warning":
         return `warning: ${e.message}${concern(e, labels)}`
       case "error":
-        return `error: ${e.message}${concern(e, labels)}`
+        return `error: ${e.message}${concern(e, labels)}${e.jobId !== undefined ? ` (Slurm job ${e.jobId}${e.log !== undefined ? `, log ${e.log}` : ""})` : e.log !== undefined ? ` (log ${e.log})` : ""}`
       case "log":
         return e.message
       case "run-finished": {

@@ -100,6 +100,26 @@ describe("explainPlan", () => {
     )
   })
 
+  it("names a new engine version as the reason to re-run the nodes that run engine code, and only them", async () => {
+    const dir = tempDir()
+    // Engine version 1 on the node that computes; its dependent hashes no engine but reads its key.
+    const withEngine = (engine: number) => build([{ ...sum("a", 1), engine }, sum("b", 10, ["a"]), sum("e", 5)])
+    await Effect.runPromise(executeRunIn(dir, withEngine(1), options))
+    expect(await plan(dir, withEngine(1))).toMatch(/^plan for runs\/x: 3 nodes: 3 cached/)
+    expect(await plan(dir, withEngine(2))).toBe(
+      [
+        "plan for runs/x: 3 nodes: 1 cached, 0 not yet run, 2 will re-run",
+        "will re-run  sum a because the engine changed (version 1 → 2): rstn's numerics differ from those that made its results",
+        "will re-run  sum b because input a changed",
+        "cached       sum e"
+      ].join("\n")
+    )
+    // A manifest written before engines were versioned.
+    expect((await plan(dir, build([sum("a", 1), sum("b", 10, ["a"]), sum("e", 5)]))).split("\n")[1]).toBe(
+      "will re-run  sum a because the engine changed (version 1 → none): rstn's numerics differ from those that made its results"
+    )
+  })
+
   it("says when a node will resume from a checkpoint", async () => {
     const dir = tempDir()
     const graph = iterationGraph({ iterations: 50, workMs: 0, checkpointEvery: 10 })

@@ -115,6 +115,36 @@ describe("runStatus", () => {
     expect(listFiles(dir).map((f) => [f, fs.statSync(path.join(dir, f)).mtimeMs])).toEqual(before)
   })
 
+  it("says which worker runs which node, and forgets it once the node is done", async () => {
+    const dir = tempDir()
+    const [a, b, c] = ["a1", "b2", "c3"].map((k) => k.repeat(32))
+    const node = (key: string, id: string) => ({ key, id, group: "training" as const, label: `train ${id}`, status: "pending" as const })
+    const events: RunEvent[] = [
+      {
+        _tag: "run-started", at: T0, pipeline: "p", file: "p.yaml", runDir: dir, backend: "wasm", backendReason: "r", pid: process.pid,
+        executor: "local, 2 worker processes", nodes: [node(a!, "x"), node(b!, "y"), node(c!, "z")], thresholds: [], maxRounds: 1
+      },
+      { _tag: "node-started", at: T0 + 1, key: a!, worker: "w1", pid: 4001 },
+      { _tag: "node-started", at: T0 + 1, key: b!, worker: "w2", pid: 4002 },
+      { _tag: "node-finished", at: T0 + 9, key: a!, status: "done", durationMs: 8 },
+      { _tag: "node-started", at: T0 + 9, key: c!, worker: "w1", pid: 4001 }
+    ]
+    fs.writeFileSync(path.join(dir, "events.jsonl"), events.map((e) => `${encodeLine(e)}\n`).join(""))
+    fs.writeFileSync(path.join(dir, "run.lock"), JSON.stringify({ pid: process.pid, hostname: os.hostname(), startedAt: T0 }))
+    const report = await status(dir)
+    expect(report.nodes.map((n) => [n.id, n.state, n.worker ?? null])).toEqual([
+      ["x", "done", null],
+      ["y", "running", "w2"],
+      ["z", "running", "w1"]
+    ])
+    expect(formatStatus(report).split("\n").slice(2)).toEqual([
+      "executor local, 2 worker processes",
+      "training    1 done, 2 running (of 3)",
+      "  running  train y (on w2, pid 4002)",
+      "  running  train z (on w1, pid 4001)"
+    ])
+  })
+
   it("says a run stopped by a signal was stopped, not finished", async () => {
     const dir = tempDir()
     const key = "cd".repeat(32)

@@ -1,7 +1,7 @@
 /**
  * Tools from outside npm that some tests need: Debian's nibabel and nifti_tool (independent
- * NIfTI implementations the interop tests check our files against) and tmux (a pseudo-terminal
- * for the terminal UI tests). On a developer's fresh machine a missing tool skips its tests, and
+ * NIfTI implementations the interop tests check our files against), tmux (a pseudo-terminal
+ * for the terminal UI tests) and a Slurm cluster (the Slurm executor's test; `.ci/slurm-up`). On a developer's fresh machine a missing tool skips its tests, and
  * the test run prints one notice naming every missing tool and its Debian package (the global
  * setup, `missingToolsNotice`). Under CI=true, where .ci/run installs every tool, they fail
  * instead, so CI can never pass by skipping.
@@ -44,7 +44,21 @@ export const TMUX: ExternalTool = {
   debianPackage: "tmux"
 }
 
-export const EXTERNAL_TOOLS: ReadonlyArray<ExternalTool> = [NIFTI_TOOL, NIBABEL, TMUX]
+/** A Slurm cluster this machine can submit to: `.ci/slurm-up` starts a one-node one (as root). */
+export const SLURM: ExternalTool = {
+  name: "slurm",
+  problem: () => {
+    const r = spawnSync("sinfo", ["-h", "-o", "%T"], { encoding: "utf8", timeout: 20_000 })
+    if (r.error !== undefined) return "sinfo is missing: no Slurm client here (start a one-node cluster with `.ci/slurm-up`, as root)"
+    const states = r.stdout.trim().split("\n").filter(Boolean)
+    return r.status === 0 && states.some((s) => /^(idle|mixed|allocated)/.test(s))
+      ? null
+      : `no Slurm node is up (sinfo: ${(r.stdout || r.stderr).trim().split("\n")[0] || "nothing"}); start one with \`.ci/slurm-up\`, as root`
+  },
+  debianPackage: "slurm-wlm munge"
+}
+
+export const EXTERNAL_TOOLS: ReadonlyArray<ExternalTool> = [NIFTI_TOOL, NIBABEL, TMUX, SLURM]
 
 const problems = new Map<ExternalTool, string | null>()
 /** Each tool is probed once per process (starting Python to import nibabel takes a while). */
@@ -68,8 +82,8 @@ export const missingToolsNotice = (): string | null => {
   const missing = EXTERNAL_TOOLS.filter((t) => problemOf(t) !== null)
   if (missing.length === 0) return null
   return [
-    `[skipped] tests that need ${missing.map((t) => t.name).join(", ")}: not installed here.`,
+    `[skipped] tests that need ${missing.map((t) => t.name).join(", ")}: not installed or not running here.`,
     ...missing.map((t) => `  ${t.name}: ${problemOf(t)}`),
-    `  To run them: apt-get install ${missing.map((t) => t.debianPackage).join(" ")} (CI=true makes them required; .ci/run installs them).`
+    `  To run them: apt-get install ${missing.map((t) => t.debianPackage).join(" ")}${missing.includes(SLURM) ? ", then .ci/slurm-up (as root)" : ""} (CI=true makes them required; .ci/run installs and starts them).`
   ].join("\n")
 }

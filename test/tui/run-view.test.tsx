@@ -72,6 +72,16 @@ describe("the header and node groups", () => {
     expect(running).toBe("running: train fold 1 view Y phase I (1s)")
   })
 
+  it("show every running node and the worker it runs on, when several run at once", () => {
+    // Given a run with two workers: a second training node starts on w2 while w1 trains.
+    const until = midTraining.map((e) => (e._tag === "node-started" && e.key === trainKey(1, "Y", "I") ? { ...e, worker: "w1", pid: 11 } : e))
+    const at = atOf(until)
+    const parallel: RunEvent[] = [...until, { _tag: "node-started", at, key: trainKey(1, "Z", "S"), worker: "w2", pid: 12 }]
+    // When drawn, Then the running line names both, each with its worker.
+    const running = frame(parallel, { columns: 110, rows: 24 }).split("\n")[3]
+    expect(running).toBe("running: train fold 1 view Y phase I on w1 (1s)  ·  train fold 1 view Z phase S on w2 (0s)")
+  })
+
   it("keep the node counts in glyphs while the run goes on, so the line does not jump between forms", () => {
     // Spelled out, this line (101 columns) would fit 110 columns now, but not once more counts appear.
     expect(frame(midTesting, { columns: 110, rows: 24 }).split("\n")[2]).toBe("training ✓18 │ coarse ✓9 ·3 │ rounds ✓2 ▶1 ·1 │ evaluation ·3")

@@ -60,7 +60,11 @@ export const NodeGroups = ({ groups, running, now, columns, long, live }: NodeGr
       ? [{ text: "nothing running", dim: true }]
       : [
           { text: "running: ", color: "yellow" },
-          { text: running.map((n) => `${n.label}${n.startedAt !== null ? ` (${duration(now - n.startedAt)})` : ""}`).join("  ·  ") }
+          {
+            text: running
+              .map((n) => `${n.label}${n.worker !== undefined ? ` on ${n.worker}` : ""}${n.startedAt !== null ? ` (${duration(now - n.startedAt)})` : ""}`)
+              .join("  ·  ")
+          }
         ]
   return (
     <Box flexDirection="column">

@@ -2,6 +2,7 @@
 import { Effect, Either } from "effect"
 import { loadPipeline } from "../../dsl/load.ts"
 import { compilePipeline } from "../../runtime/compile.ts"
+import { describeExecutor } from "../../runtime/execution/choose.ts"
 import { prepareDataset } from "../../runtime/pipeline-dataset.ts"
 import { makePlanCommand } from "./plan.ts"
 
@@ -11,6 +12,6 @@ export const run = makePlanCommand((file, overrides) =>
     // Lists the cases without generating or reading any data.
     const dataset = yield* prepareDataset(pipeline, { generate: false })
     const graph = yield* Either.match(compilePipeline(pipeline, dataset), { onLeft: Effect.fail, onRight: Effect.succeed })
-    return { graph, runDir: pipeline.run.dir }
+    return { graph, runDir: pipeline.run.dir, executor: describeExecutor(pipeline.run.executor) }
   })
 )

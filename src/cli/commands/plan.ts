@@ -10,7 +10,8 @@ import { Console, Effect, Option } from "effect"
 import { ArtifactStore } from "../../runtime/artifact-store.ts"
 import { FileSystem } from "../../runtime/file-system.ts"
 import type { Graph } from "../../runtime/graph.ts"
-import { explainPlan, formatPlan, type PlanEntry } from "../../runtime/plan.ts"
+import { explainPlan, formatPlan, type LivePlacement, type PlanEntry, withLivePlacements } from "../../runtime/plan.ts"
+import { runStatus } from "../../runtime/run-status.ts"
 import { displayDir } from "../../runtime/run.ts"
 import { booleanFlag, listFlag, stringFlag } from "../args.ts"
 import type { Run } from "../command.ts"
@@ -20,15 +21,35 @@ export interface PlannedPipeline {
   readonly graph: Graph<any, any>
   /** The pipeline's `run.dir`. */
   readonly runDir: string
+  /** Where the pipeline's nodes would run, in words (`run.executor`). */
+  readonly executor?: string
 }
+
+/** The nodes a run going on in `runDir` is running now, by key, with where they run. */
+const liveNodes = (runDir: string) =>
+  Effect.gen(function* () {
+    const report = yield* Effect.option(runStatus(runDir))
+    if (Option.isNone(report) || report.value.state !== "running") return new Map<string, LivePlacement>()
+    return new Map(
+      report.value.nodes.flatMap((n) =>
+        n.state === "running" && n.worker !== undefined
+          ? [[n.key, { worker: n.worker, ...(n.pid !== undefined ? { pid: n.pid } : {}), ...(n.jobId !== undefined ? { jobId: n.jobId } : {}) }] as const]
+          : []
+      )
+    )
+  })
 
 /** Loads and compiles a pipeline file with `--set` overrides. */
 export type LoadGraph<E> = (file: string, overrides: ReadonlyArray<string>) => Effect.Effect<PlannedPipeline, E>
 
 /** The plan as plain JSON (a missing last failure as null). */
-export const planJson = (runDir: string, entries: ReadonlyArray<PlanEntry>): string =>
+export const planJson = (runDir: string, entries: ReadonlyArray<PlanEntry>, executor?: string): string =>
   JSON.stringify(
-    { runDir, nodes: entries.map((e) => (e.status === "new" ? { ...e, lastFailure: Option.getOrNull(e.lastFailure) } : e)) },
+    {
+      runDir,
+      ...(executor !== undefined ? { executor } : {}),
+      nodes: entries.map((e) => (e.status === "new" ? { ...e, lastFailure: Option.getOrNull(e.lastFailure) } : e))
+    },
     null,
     2
   )
@@ -39,7 +60,7 @@ export const makePlanCommand =
     Effect.gen(function* () {
       const planned = yield* load(args.positionals[0]!, listFlag(args, "set"))
       const runDir = stringFlag(args, "run-dir") ?? planned.runDir
-      const entries = yield* explainPlan(planned.graph).pipe(Effect.provide(ArtifactStore.layer(runDir)))
-      yield* Console.log(booleanFlag(args, "json") ? planJson(runDir, entries) : formatPlan(entries, displayDir(runDir)))
+      const entries = withLivePlacements(yield* explainPlan(planned.graph).pipe(Effect.provide(ArtifactStore.layer(runDir))), yield* liveNodes(runDir))
+      yield* Console.log(booleanFlag(args, "json") ? planJson(runDir, entries, planned.executor) : formatPlan(entries, displayDir(runDir), planned.executor))
       return 0
     }).pipe(Effect.provide(FileSystem.layer))

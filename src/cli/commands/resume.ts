@@ -4,6 +4,7 @@ import * as path from "node:path"
 import { readRunRecord, runPipeline } from "../../runtime/run-pipeline.ts"
 import { booleanFlag } from "../args.ts"
 import type { Run } from "../command.ts"
+import { terminalView } from "../terminal-view.ts"
 
 export const run: Run = (args) =>
   Effect.gen(function* () {
@@ -14,6 +15,6 @@ export const run: Run = (args) =>
       overrides: record.overrides,
       // The directory may have moved since the run started.
       pipeline: { ...record.pipeline, run: { ...record.pipeline.run, dir: runDir } },
-      tui: booleanFlag(args, "tui") && process.stdout.isTTY === true
+      ...(booleanFlag(args, "tui") && process.stdout.isTTY === true ? { observe: yield* terminalView } : {})
     })
   })

@@ -4,6 +4,7 @@ import { loadPipeline } from "../../dsl/load.ts"
 import { flagOverrides, runPipeline } from "../../runtime/run-pipeline.ts"
 import { booleanFlag, listFlag, stringFlag } from "../args.ts"
 import type { Run } from "../command.ts"
+import { terminalView } from "../terminal-view.ts"
 
 export const run: Run = (args) =>
   Effect.gen(function* () {
@@ -16,6 +17,6 @@ export const run: Run = (args) =>
       file,
       overrides,
       pipeline: resolved.pipeline,
-      tui: booleanFlag(args, "tui") && process.stdout.isTTY === true
+      ...(booleanFlag(args, "tui") && process.stdout.isTTY === true ? { observe: yield* terminalView } : {})
     })
   })

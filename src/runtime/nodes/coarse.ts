@@ -5,11 +5,16 @@
 import { Clock, Effect } from "effect"
 import { coarsePass } from "../../ops/infer/coarse-pass.ts"
 import type { View } from "../../ops/views.ts"
-import { readCase } from "../case-store.ts"
+import type { CheckpointError, CheckpointMismatchError } from "../../ops/train/checkpoint.ts"
+import { type CaseError, readCase } from "../case-store.ts"
+import type { FileSystemError } from "../file-system.ts"
 import type { NodeContext, NodeResult } from "../node.ts"
 import type { PipelineCase } from "../pipeline-dataset.ts"
 import { type PipelineEnv, probabilityFile } from "./env.ts"
 import { loadTestModel } from "./test-model.ts"
+
+/** What can stop a coarse node: its case, the weights it reads, the run directory. */
+export type CoarseError = CaseError | CheckpointError | CheckpointMismatchError | FileSystemError
 
 export interface CoarseTarget {
   readonly case: PipelineCase
@@ -23,7 +28,7 @@ export const encodeProbability = (p: Float32Array): Uint8Array => new Uint8Array
 export const decodeProbability = (bytes: Uint8Array): Float32Array =>
   bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) : new Float32Array(bytes.slice().buffer)
 
-export const runCoarse = (ctx: NodeContext, env: PipelineEnv, t: CoarseTarget): Effect.Effect<NodeResult, unknown> =>
+export const runCoarse = (ctx: NodeContext, env: PipelineEnv, t: CoarseTarget): Effect.Effect<NodeResult, CoarseError> =>
   Effect.scoped(
     Effect.gen(function* () {
       const volumes = yield* readCase(t.case, env.pipeline)

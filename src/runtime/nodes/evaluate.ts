@@ -6,6 +6,7 @@
  */
 import { Effect } from "effect"
 import { casesCsv, evaluate, summaryMarkdown, type CaseResult, type Evaluation } from "../evaluation.ts"
+import type { FileSystemError } from "../file-system.ts"
 import type { NodeContext, NodeResult } from "../node.ts"
 import { type PipelineEnv, roundMaskFile } from "./env.ts"
 import { caseResultOf, convergeThreshold, finalRound } from "./test-case.ts"
@@ -46,7 +47,7 @@ export interface Publication {
   readonly to: string
 }
 
-export const runReport = (ctx: NodeContext, env: PipelineEnv, t: EvaluateTarget): Effect.Effect<NodeResult, unknown> =>
+export const runReport = (ctx: NodeContext, env: PipelineEnv, t: EvaluateTarget): Effect.Effect<NodeResult, FileSystemError> =>
   Effect.gen(function* () {
     const p = env.pipeline
     const results = resultsOf(ctx, t).sort((a, b) => (a.caseId < b.caseId ? -1 : 1))

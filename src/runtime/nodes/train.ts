@@ -9,8 +9,9 @@ import * as tf from "@tensorflow/tfjs"
 import type { PlannedPhase } from "../../dsl/training-plan.ts"
 import { loadPretrained, readWeights, restoreWeights } from "../../ops/nets/pretrained.ts"
 import { createRstn, describeRstn, type Rstn } from "../../ops/nets/rstn.ts"
-import { decodeCheckpoint, encodeCheckpoint } from "../../ops/train/checkpoint.ts"
-import { createTrainer, type Trainer } from "../../ops/train/trainer.ts"
+import { type CheckpointError, type CheckpointMismatchError, decodeCheckpoint, encodeCheckpoint } from "../../ops/train/checkpoint.ts"
+import { createTrainer, type Trainer, TrainingDivergedError } from "../../ops/train/trainer.ts"
+import type { FileSystemError } from "../file-system.ts"
 import { trainingSamples, volumeBatchSource, type TrainingVolume } from "../../ops/train/volume-source.ts"
 import type { View } from "../../ops/views.ts"
 import { readCase, type CaseError } from "../case-store.ts"
@@ -56,7 +57,10 @@ const trainingVolumes = (ctx: NodeContext, env: PipelineEnv, fold: number): Effe
     return out
   })
 
-export const runTrain = (ctx: NodeContext, env: PipelineEnv, t: TrainTarget): Effect.Effect<NodeResult, unknown> =>
+/** What can stop a training node: a case, weights it reads, a diverging loss, the run directory. */
+export type TrainError = CaseError | NodeFailure | CheckpointError | CheckpointMismatchError | TrainingDivergedError | FileSystemError
+
+export const runTrain = (ctx: NodeContext, env: PipelineEnv, t: TrainTarget): Effect.Effect<NodeResult, TrainError> =>
   Effect.gen(function* () {
     const p = env.pipeline
     const volumes = yield* trainingVolumes(ctx, env, t.fold)
@@ -128,7 +132,14 @@ const trainLoop = (ctx: NodeContext, env: PipelineEnv, t: TrainTarget, model: Rs
     const startTensors = tf.memory().numTensors
     while (trainer.iteration < total) {
       yield* ctx.safePoint(save)
-      const r = yield* Effect.try({ try: () => trainer.step(), catch: (e) => e })
+      // A non-finite loss is the run's to report; anything else thrown from a step is a bug.
+      const r = yield* Effect.suspend(() => {
+        try {
+          return Effect.succeed(trainer.step())
+        } catch (e) {
+          return e instanceof TrainingDivergedError ? Effect.fail(e) : Effect.die(e)
+        }
+      })
       last = { coarse: r.losses.coarse ?? Number.NaN, fine: r.losses.fine ?? Number.NaN, joint: r.losses.joint }
       const now = yield* Clock.currentTimeMillis
       if (now - lastEvent >= PROGRESS_MS || r.iteration === total) {

@@ -22,8 +22,14 @@ export interface Child {
   readonly hasExited: () => boolean
 }
 
-export const startRstn = (args: ReadonlyArray<string>): Child => {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: repo, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } })
+/** `detached`: the child leads its own process group, as a command started from a shell does (signal it with `process.kill(-pid)`). */
+export const startRstn = (args: ReadonlyArray<string>, options: { readonly detached?: boolean } = {}): Child => {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: repo,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1" },
+    detached: options.detached === true
+  })
   let out = ""
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d))
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d))

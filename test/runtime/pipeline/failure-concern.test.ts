@@ -11,7 +11,7 @@ import { coarseId, evaluateId, testId, trainId } from "../../../src/runtime/comp
 import { failureConcern, stopsRun } from "../../../src/runtime/executor.ts"
 import { FileSystemError } from "../../../src/runtime/file-system.ts"
 import type { PipelineDataset } from "../../../src/runtime/pipeline-dataset.ts"
-import { caseOfFailure, caseOfNode } from "../../../src/runtime/run-pipeline.ts"
+import { caseOfFailure, caseOfNode } from "../../../src/runtime/failure-case.ts"
 
 const dataset: PipelineDataset = {
   root: "/data",

@@ -72,7 +72,6 @@ export const runInProcess = async (
       file,
       overrides,
       pipeline,
-      tui: false,
       ...(options.fileSystem ? { fileSystem: options.fileSystem } : {}),
       out: (l) => {
         lines.push(l)
@@ -88,7 +87,7 @@ export const resumeInProcess = async (runDir: string): Promise<RunOutput> => {
   const lines: string[] = []
   const record = await Effect.runPromise(readRunRecord(runDir))
   const code = await Effect.runPromise(
-    runPipeline({ file: record.file, overrides: record.overrides, pipeline: record.pipeline, tui: false, out: (l) => lines.push(l) })
+    runPipeline({ file: record.file, overrides: record.overrides, pipeline: record.pipeline, out: (l) => lines.push(l) })
   )
   return { code, output: lines.join("\n") }
 }

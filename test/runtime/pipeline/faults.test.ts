@@ -99,7 +99,7 @@ describe("faults while a pipeline runs", () => {
     const s = makeScenario(root, "wrong-path", baseData)
     fs.rmSync(s.data, { recursive: true })
     const { pipeline } = await Effect.runPromise(loadPipeline(s.file, []))
-    const failure = await Effect.runPromise(Effect.flip(runPipeline({ file: s.file, overrides: [], pipeline, tui: false, out: () => {} })))
+    const failure = await Effect.runPromise(Effect.flip(runPipeline({ file: s.file, overrides: [], pipeline, out: () => {} })))
     expect(failure).toMatchObject({ _tag: "DatasetError", file: image(s.data, "case_000"), key: "pairs[0].image" })
     expect(failure.message).toContain("(and 7 more listed files)")
     expect(fs.existsSync(s.runDir)).toBe(false)

@@ -15,7 +15,7 @@ const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rstn-data-")), 
 const run = async (file: string, overrides: string[] = []) => {
   const lines: string[] = []
   const { pipeline } = await Effect.runPromise(loadPipeline(file, overrides))
-  const code = await Effect.runPromise(runPipeline({ file, overrides, pipeline, tui: false, out: (l) => lines.push(l) }))
+  const code = await Effect.runPromise(runPipeline({ file, overrides, pipeline, out: (l) => lines.push(l) }))
   return { code, lines }
 }
 

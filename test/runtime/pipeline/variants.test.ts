@@ -105,7 +105,7 @@ describe("the paper's variants run as YAML changes", () => {
     fs.writeFileSync(file, `extends: ./tiny.yaml\nname: ${name}\nrun: { dir: ${JSON.stringify(runDir)} }\n${body}\n`)
     const { pipeline } = await Effect.runPromise(loadPipeline(file, []))
     const lines: string[] = []
-    const code = await Effect.runPromise(runPipeline({ file, overrides: [], pipeline, tui: false, out: (l) => lines.push(l) }))
+    const code = await Effect.runPromise(runPipeline({ file, overrides: [], pipeline, out: (l) => lines.push(l) }))
     expect(code, lines.join("\n")).toBe(0)
     const summary = JSON.parse(fs.readFileSync(path.join(runDir, "summary.json"), "utf8"))
     expect(summary.cases).toBe(2)
