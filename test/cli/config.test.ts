@@ -39,8 +39,8 @@ describe("rstn config", () => {
     const { out } = await run([file, "--origins"])
     // the 1-based line of demo.yaml that sets a key, found by its text so editing the demo's comments keeps this test
     const lineOf = (text: string) => fs.readFileSync(file, "utf8").split("\n").findIndex((l) => l.includes(text)) + 1
-    expect(lineOf("folds: 2")).toBeGreaterThan(0)
-    expect(out).toContain(`  folds: 2 # ${file}:${lineOf("folds: 2")}`)
+    expect(lineOf("folds: 3")).toBeGreaterThan(0)
+    expect(out).toContain(`  folds: 3 # ${file}:${lineOf("folds: 3")}`)
     expect(out).toContain(`        max-rounds: 5 # ${file}:${lineOf("max-rounds: 5")}`)
   })
 

@@ -32,6 +32,7 @@ describe("pipelines/", () => {
     expect(files.sort()).toEqual(
       [
         "demo.yaml",
+        "demo-stage-wise.yaml",
         "kernel-1x1.yaml",
         "kernel-3x3.yaml",
         "kernel-5x5.yaml",
@@ -164,15 +165,33 @@ describe("pipelines/", () => {
     expect(without(mixed, "name", "run.dir", "test")).toEqual(without(best, "name", "run.dir", "test"))
   })
 
-  it("demo is CPU-sized: phantom data, 1/16 width with batch norm, Adam, iterations, fold 0 of 2", async () => {
+  it("demo is CPU-sized: phantom data, 1/16 width with batch norm, Adam, iterations, fold 0 of 3", async () => {
     const p = (await load("demo.yaml")).pipeline
-    expect(p.dataset.source).toEqual({ kind: "phantom", dir: path.resolve(dir, "../data/phantom-demo"), cases: 24, size: "small", seed: 7 })
-    expect([p.dataset.folds, p.dataset.fold]).toEqual([2, [0]])
+    expect(p.dataset.source).toEqual({ kind: "phantom", dir: path.resolve(dir, "../data/phantom-demo"), cases: 36, size: "small", seed: 7 })
+    expect([p.dataset.folds, p.dataset.fold]).toEqual([3, [0]])
     expect(p.networks.coarse).toMatchObject({ width: 0.0625, norm: "batch" })
     expect(p.training.optimizer.kind).toBe("adam")
     for (const ph of p.training.phases) {
       expect(ph.epochs).toBeUndefined()
       expect(ph.iterations).toBeLessThanOrEqual(1000)
     }
+  })
+
+  it("demo's rounds read the coarse map's saliency and align the box to the stride (README, 'What makes the rounds converge')", async () => {
+    const loop = (await load("demo.yaml")).pipeline.test.stages[2]!
+    expect(loop.kind === "converge-until" && loop.body.slice(0, 2)).toEqual([
+      expect.objectContaining({ kind: "saliency-transform", from: "coarse" }),
+      expect.objectContaining({ kind: "crop", by: "previous-mask", align: "stride" })
+    ])
+  })
+
+  it("demo-stage-wise is the baseline on the demo's data and networks, trained as many iterations per network", async () => {
+    const demo = (await load("demo.yaml")).pipeline
+    const sw = (await load("demo-stage-wise.yaml")).pipeline
+    expect(sw.training.mode).toBe("stage-wise")
+    expect(sw.saliency).toBeNull()
+    expect([sw.dataset, sw.networks, sw.views]).toEqual([demo.dataset, demo.networks, demo.views])
+    const total = demo.training.phases.reduce((n, ph) => n + (ph.iterations ?? 0), 0)
+    expect(sw.training.phases.map((ph) => [ph.name, ph.iterations])).toEqual([["coarse", total], ["fine", total]])
   })
 })
