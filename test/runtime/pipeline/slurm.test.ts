@@ -83,20 +83,27 @@ describe.runIf(toolRuns(SLURM))("the Slurm executor on a one-node cluster", () =
 
   it("a job cancelled from outside fails its node, naming the job id and its log in the error event and summary.md", async () => {
     const dir = path.join(root, "cancelled")
-    const child = startRstn(["run", pipeline.file, "--no-tui", "--run-dir", dir, ...SLURM_EXECUTOR])
-    // The first coarse node's job, once it runs: cancelling it fails one case's test.
+    // Medium-sized phantoms (192x192x96): a coarse node then runs for seconds, not the small
+    // cases' one or two, so the cancel below lands while its job runs.
+    const medium = ["--set", `dataset.source.dir=${path.join(root, "phantom-medium")}`, "--set", "dataset.source.size=medium"]
+    const child = startRstn(["run", pipeline.file, "--no-tui", "--run-dir", dir, ...medium, ...SLURM_EXECUTOR])
+    // The first coarse node's job, once Slurm runs it: cancelling it fails one case's test. Asked
+    // of Slurm itself (job name rstn:<node id>, comment rstn|<key>|<run dir>): events.jsonl can
+    // tell of a start late enough that the job has finished before the cancel.
     const job = await waitFor(
-      "a coarse node's job",
+      "a coarse node's job, running",
       () => {
-        const segment = runSegments(dir).at(-1) ?? []
-        const start = segment[0]
-        if (start?._tag !== "run-started") return undefined
-        const coarse = new Set(start.nodes.filter((n) => n.group === "coarse").map((n) => n.key))
-        return jobStarts(segment).find((s) => coarse.has(s.key))
+        const r = spawnSync("squeue", ["-h", "-o", "%i|%T|%j|%k"], { encoding: "utf8" })
+        const line = r.stdout.split("\n").find((l) => l.includes("|RUNNING|rstn:coarse/") && l.endsWith(`|${dir}`))
+        if (line === undefined) return undefined
+        const [jobId, , , , key] = line.split("|")
+        return { jobId: jobId!, key: key! }
       },
       { child, timeoutMs: 180_000 }
     )
-    spawnSync("scancel", ["--signal=KILL", "--full", job.jobId])
+    // What a user or an admin does: Slurm's own cancel (SIGTERM, then SIGKILL after KillWait).
+    const cancel = spawnSync("scancel", [job.jobId], { encoding: "utf8" })
+    expect(cancel.status, `scancel ${job.jobId}: ${cancel.stderr}`).toBe(0)
     const { code } = await child.exited
     expect(code, child.output()).toBe(1)
     const [segment] = runSegments(dir)
