@@ -22,8 +22,13 @@ export interface CoarsePassOptions {
   readonly thickness?: Thickness
 }
 
-/** The view's probability volume (NIfTI order, values in [0, 1]). */
-export const coarsePass = (model: Rstn, volume: InferenceVolume, view: View, options: CoarsePassOptions = {}): Float32Array => {
+/**
+ * The coarse pass one batch at a time: each `next()` runs one forward pass, and the generator
+ * returns the view's probability volume (NIfTI order, values in [0, 1]). A caller that must stay
+ * responsive (a node that stops at safe points on Ctrl-C or scancel) iterates it; others use
+ * `coarsePass`.
+ */
+export function* coarsePassBatches(model: Rstn, volume: InferenceVolume, view: View, options: CoarsePassOptions = {}): Generator<void, Float32Array> {
   const batchSize = options.batchSize ?? 4
   const thickness = options.thickness ?? 3
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`coarse pass: batch size ${batchSize}`)
@@ -38,6 +43,16 @@ export const coarsePass = (model: Rstn, volume: InferenceVolume, view: View, opt
     const probability = out.dataSync() as Float32Array
     out.dispose()
     accumulateStacks(acc, outputForThickness(probability, thickness, cout), slices)
+    yield
   }
   return finishAccumulator(acc)
+}
+
+/** The view's probability volume (NIfTI order, values in [0, 1]). */
+export const coarsePass = (model: Rstn, volume: InferenceVolume, view: View, options: CoarsePassOptions = {}): Float32Array => {
+  const batches = coarsePassBatches(model, volume, view, options)
+  for (;;) {
+    const step = batches.next()
+    if (step.done === true) return step.value
+  }
 }

@@ -195,6 +195,29 @@ export const slurmExecutor =
             }
           })
           const readResult = readJobResult(dir)
+          // The job ended without finishing the node: it died (no result), or it was cancelled
+          // from outside the run (scancel by a user or an admin) and stopped at a safe point.
+          const jobEnded = (what: string) =>
+            Effect.gen(function* () {
+              const end = yield* slurm.ended(jobId)
+              const state = Option.match(end, { onNone: () => "unknown", onSome: (e) => e.state })
+              const exit = Option.match(end, { onNone: () => "", onSome: (e) => `, exit code ${e.exitCode}` })
+              yield* start()
+              return {
+                _tag: "failed",
+                cause: yield* Effect.cause(
+                  Effect.fail(
+                    new JobFailed({
+                      message: `Slurm job ${jobId} ended (${state}${exit}) ${what}`,
+                      hint: `see its log ${log}; a TIMEOUT or OUT_OF_MEMORY asks for more time or mem in run.executor (per-kind: { ${job.node.kind}: ... }); \`rstn resume\` submits it again`,
+                      jobId,
+                      state,
+                      log
+                    })
+                  )
+                )
+              } as const
+            })
           for (;;) {
             yield* Effect.sleep(pollMs)
             yield* drain
@@ -209,30 +232,18 @@ export const slurmExecutor =
               if (Option.isSome(result)) {
                 yield* drain
                 yield* start()
-                return bodyResultOf(result.value.outcome)
+                const { outcome } = result.value
+                // Stopped although this driver asked nothing: the job was cancelled from outside.
+                if (outcome._tag === "stopped" && Option.isNone(yield* stop.requested)) {
+                  return yield* jobEnded(`and stopped ${job.node.label} at a safe point, its checkpoint kept`)
+                }
+                return bodyResultOf(outcome)
               }
               yield* Effect.sleep(Math.min(pollMs, 1000))
             }
             yield* drain
             if (Option.isSome(yield* stop.requested)) return { _tag: "stopped" } as const
-            const end = yield* slurm.ended(jobId)
-            const state = Option.match(end, { onNone: () => "unknown", onSome: (e) => e.state })
-            const exit = Option.match(end, { onNone: () => "", onSome: (e) => `, exit code ${e.exitCode}` })
-            yield* start()
-            return {
-              _tag: "failed",
-              cause: yield* Effect.cause(
-                Effect.fail(
-                  new JobFailed({
-                    message: `Slurm job ${jobId} ended (${state}${exit}) before ${job.node.label} finished`,
-                    hint: `see its log ${log}; a TIMEOUT or OUT_OF_MEMORY asks for more time or mem in run.executor (per-kind: { ${job.node.kind}: ... }); \`rstn resume\` submits it again`,
-                    jobId,
-                    state,
-                    log
-                  })
-                )
-              )
-            } as const
+            return yield* jobEnded(`before ${job.node.label} finished`)
           }
         })
 

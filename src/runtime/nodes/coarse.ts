@@ -3,7 +3,7 @@
  * the coarse network over every sample of the volume, saved as the view's probability volume.
  */
 import { Clock, Effect } from "effect"
-import { coarsePass } from "../../ops/infer/coarse-pass.ts"
+import { coarsePassBatches } from "../../ops/infer/coarse-pass.ts"
 import type { View } from "../../ops/views.ts"
 import type { CheckpointError, CheckpointMismatchError } from "../../ops/train/checkpoint.ts"
 import { type CaseError, readCase } from "../case-store.ts"
@@ -34,12 +34,20 @@ export const runCoarse = (ctx: NodeContext, env: PipelineEnv, t: CoarseTarget): 
       const volumes = yield* readCase(t.case, env.pipeline)
       const model = yield* loadTestModel(env, { coarse: ctx.input(t.weights), withSaliency: false })
       const start = yield* Clock.currentTimeMillis
-      const probability = coarsePass(
+      // A safe point after every batch: on a full-size CT the pass takes minutes, and Ctrl-C or a
+      // Slurm scancel (SIGTERM) should not have to wait for its end.
+      const batches = coarsePassBatches(
         model,
         { shape: volumes.grid.shape, image: volumes.windowed },
         t.view,
         { batchSize: 4, thickness: env.pipeline.sliceThickness }
       )
+      let step = batches.next()
+      while (step.done !== true) {
+        yield* ctx.safePoint()
+        step = batches.next()
+      }
+      const probability = step.value
       const ms = (yield* Clock.currentTimeMillis) - start
       yield* ctx.writeFile(probabilityFile, encodeProbability(probability))
       return { caseId: t.case.id, view: t.view, ms }

@@ -12,8 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { loadPipeline } from "../../../src/dsl/load.ts"
 import { makeFake, Slurm } from "../../../src/runtime/execution/slurm-client.ts"
 import { resourcesFor, sbatchResourceArgs } from "../../../src/runtime/execution/slurm.ts"
+import type { RunEvent } from "../../../src/runtime/events.ts"
 import { runPipeline } from "../../../src/runtime/run-pipeline.ts"
-import { resultText, runSegments } from "../pipeline/child-run.ts"
+import { checkpointOf, resultText, runSegments, waitFor } from "../pipeline/child-run.ts"
 import { tinyPipeline } from "../pipeline/tiny.ts"
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "rstn-slurm-standin-"))
@@ -53,6 +54,29 @@ describe("the Slurm executor against a stand-in cluster", () => {
     for (const name of ["summary.json", "cases.json"]) expect(resultText(dir, name), name).toBe(resultText(path.join(root, "local"), name))
     // The job files are gone once the nodes are committed.
     expect(fs.readdirSync(path.join(dir, "nodes", "report"), { recursive: true }).filter((f) => String(f).includes("job"))).toEqual([])
+  }, 300_000)
+
+  it("a job stopped by a cancel from outside the run fails its node and keeps its checkpoint", async () => {
+    const fake = makeFake()
+    const dir = path.join(root, "cancelled")
+    // Phase S long enough to be cancelled in the middle of it.
+    const running = run(dir, ["run.executor={kind: slurm}", "training.phases[0].iterations=400"], Layer.succeed(Slurm, fake))
+    const progress = await waitFor(
+      "phase S training in its job",
+      () => runSegments(dir).at(-1)?.find((e): e is Extract<RunEvent, { _tag: "training-progress" }> => e._tag === "training-progress" && e.phase === "S"),
+      { timeoutMs: 120_000 }
+    )
+    // A user's scancel: SIGTERM to the job, which this driver did not ask for.
+    const jobId = String(1001 + fake.submitted.findIndex((args) => args.includes("--job-name=rstn:train/fold-0/Z/S")))
+    await Effect.runPromise(fake.cancel([jobId]))
+    expect(await running).toBe(1)
+    const segment = runSegments(dir).at(-1)!
+    const error = segment.find((e): e is Extract<RunEvent, { _tag: "error" }> => e._tag === "error" && e.key === progress.key)
+    expect(error?.message).toMatch(new RegExp(`^Slurm job ${jobId} ended \\(FAILED, exit code 130:0\\) and stopped train fold 0 view Z phase S at a safe point`))
+    expect(error?.jobId).toBe(jobId)
+    expect(error?.log).toBe(path.join(dir, "logs", `slurm-train_fold-0_Z_S-${jobId}.log`))
+    // Nothing trained is lost: `rstn resume` goes on from the checkpoint the job saved as it stopped.
+    expect(checkpointOf(dir, "train/fold-0/Z/S", progress.key)).toBeDefined()
   }, 300_000)
 
   it("merges per-kind resources over the executor's, adding sbatch arguments", () => {
