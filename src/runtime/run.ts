@@ -154,8 +154,11 @@ export const executeRun = <E, R>(
         if (exit !== undefined && Exit.isFailure(exit)) forced = true
         const reason = yield* stop.requested
         const anyFailed = [...outcomes.values()].some((o) => o._tag === "failed")
+        // A node can stop without this run asking (a worker or job signalled from outside): the
+        // run is then unfinished, never "done".
+        const anyStopped = [...outcomes.values()].some((o) => o._tag === "stopped" || o._tag === "not-run")
         const status: RunStatus =
-          forced || (Option.isSome(reason) && reason.value._tag === "signal") ? "interrupted" : anyFailed ? "failed" : "done"
+          forced || (Option.isSome(reason) && reason.value._tag === "signal") ? "interrupted" : anyFailed ? "failed" : anyStopped ? "interrupted" : "done"
         const resumeHint = status === "done" ? null : (options.resumeCommand ?? `rstn resume ${shellQuote(displayDir(runDir))}`)
         const summary = options.summarize?.(outcomes) ?? { summary: null, coarse: null, failedCases: [] }
         yield* bus.publish({ _tag: "run-finished", at: yield* at, status, ...summary, resumeHint })
