@@ -39,7 +39,7 @@ export const runSpec: CommandSpec = {
     "Work is cached in the run directory under keys of the configuration it read: a rerun skips",
     "what finished, and an interrupted run (Ctrl-C, a crash) continues with `rstn resume DIR`.",
     "`rstn plan FILE` shows what would run and why. Results: DIR/summary.md, summary.json,",
-    "cases.csv, predictions/CASE.nii.gz; events: DIR/events.jsonl (`rstn watch DIR`)."
+    "cases.csv, report.html, predictions/CASE.nii.gz; events: DIR/events.jsonl (`rstn watch DIR`)."
   ].join("\n")
 }
 
@@ -65,6 +65,23 @@ export const statusSpec: CommandSpec = {
     json: { kind: "boolean", description: "Print the report as one JSON object." }
   },
   details: "Reads events.jsonl, run.lock and the node manifests; never writes to the run directory, so it is safe during a run."
+}
+
+export const reportSpec: CommandSpec = {
+  name: "report",
+  summary: "Write a run's report.html: overlays of every round, plots, tables, the pipeline.",
+  positionals: "RUN_DIR",
+  minPositionals: 1,
+  maxPositionals: 1,
+  flags: {},
+  details: [
+    "Writes RUN_DIR/report.html, one self-contained page (images embedded): per case the CT",
+    "window with the ground-truth and predicted contours of the coarse mask and each round on",
+    "the axial, coronal and sagittal slices through the organ's centre; DSC, inter-iteration DSC,",
+    "precision and recall per round; training losses per phase and view; summary.md's tables and",
+    "the resolved pipeline. Every run writes it at its end; this makes it again (e.g. for a run",
+    "made by an older rstn). Reads the run directory and the dataset; writes only report.html."
+  ].join("\n")
 }
 
 export const watchSpec: CommandSpec = {

@@ -2,7 +2,7 @@
  * `rstn run` and `rstn resume` as one effect: check the backend before any work, list (and on
  * first use generate) the dataset, compile the graph, keep the resolved pipeline in the run
  * directory (so `rstn resume` runs exactly it), execute it where `run.executor` says, then
- * publish the report and predicted masks at the run directory's root.
+ * publish the report and predicted masks at the run directory's root, and draw report.html.
  *
  * What the run looks like to its user is not decided here: the run's events are offered as a
  * stream to an observer the caller passes (the CLI mounts the terminal UI on it), and without
@@ -132,6 +132,11 @@ export const runPipeline = (req: RunRequest) =>
         if (report && (report._tag === "done" || report._tag === "cached")) {
           const failures = failuresMarkdown(r.outcomes, (id) => graph.byId.get(id)?.label ?? id)
           yield* publish(runDir, report.manifest, store.outputDir(REPORT_ID, report.manifest.key), failures)
+          // The page is a view of the published results; a failure to draw it loses no result, so
+          // it is reported and the run keeps its status (`rstn report` makes it again).
+          const { ensureReport } = yield* Effect.promise(() => import("./html-report.ts"))
+          const written = yield* Effect.either(ensureReport(runDir))
+          if (Either.isLeft(written)) out(`warning: report.html was not written: ${written.left.message}${"hint" in written.left ? ` (${written.left.hint})` : ""}`)
         }
         return r
       })
@@ -147,7 +152,7 @@ export const runPipeline = (req: RunRequest) =>
       out("")
       out(fs.readFileSync(summary, "utf8").trimEnd())
       out("")
-      out(`run directory: ${displayDir(runDir)} (summary.md, summary.json, cases.csv, predictions/)`)
+      out(`run directory: ${displayDir(runDir)} (summary.md, summary.json, cases.csv, report.html, predictions/)`)
     } else if (result.resumeHint !== null && req.observe !== undefined) {
       // Without a view the log's last line (run-finished) already said how to resume.
       out(`run ${result.status}; to resume: ${result.resumeHint}`)

@@ -139,7 +139,7 @@ describe.runIf(toolRuns(TMUX))("rstn run in a terminal (tmux)", () => {
       expect(frame.at(-1)).toBe("run finished")
       const after = text.split("\n").slice(text.split("\n").lastIndexOf(frame.at(-1)!) + 1).join("\n")
       expect(after).toContain("# tiny: coarse-to-fine test")
-      expect(after).toContain("(summary.md, summary.json, cases.csv, predictions/)")
+      expect(after).toContain("(summary.md, summary.json, cases.csv, report.html, predictions/)")
     })
 
     it("names the pipeline, backend and run directory, and freezes the clock at the end", () => {

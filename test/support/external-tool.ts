@@ -1,7 +1,8 @@
 /**
  * Tools from outside npm that some tests need: Debian's nibabel and nifti_tool (independent
  * NIfTI implementations the interop tests check our files against), tmux (a pseudo-terminal
- * for the terminal UI tests) and a Slurm cluster (the Slurm executor's test; `.ci/slurm-up`). On a developer's fresh machine a missing tool skips its tests, and
+ * for the terminal UI tests), a Slurm cluster (the Slurm executor's test; `.ci/slurm-up`) and
+ * headless Chromium (the HTML report's test). On a developer's fresh machine a missing tool skips its tests, and
  * the test run prints one notice naming every missing tool and its Debian package (the global
  * setup, `missingToolsNotice`). Under CI=true, where .ci/run installs every tool, they fail
  * instead, so CI can never pass by skipping.
@@ -58,7 +59,17 @@ export const SLURM: ExternalTool = {
   debianPackage: "slurm-wlm munge"
 }
 
-export const EXTERNAL_TOOLS: ReadonlyArray<ExternalTool> = [NIFTI_TOOL, NIBABEL, TMUX, SLURM]
+/** Headless Chromium: the report test opens report.html in it (test/support/chromium.ts). */
+export const CHROMIUM: ExternalTool = {
+  name: "chromium",
+  problem: () => {
+    const r = spawnSync("chromium", ["--version"], { encoding: "utf8", timeout: 20_000 })
+    return r.error === undefined && r.status === 0 ? null : "chromium is missing: the report test opens report.html in headless Chromium"
+  },
+  debianPackage: "chromium"
+}
+
+export const EXTERNAL_TOOLS: ReadonlyArray<ExternalTool> = [NIFTI_TOOL, NIBABEL, TMUX, SLURM, CHROMIUM]
 
 const problems = new Map<ExternalTool, string | null>()
 /** Each tool is probed once per process (starting Python to import nibabel takes a while). */
