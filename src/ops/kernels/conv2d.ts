@@ -1,10 +1,13 @@
 /**
- * `Conv2D` for the wasm backend: the stock XNNPACK convolution, except in training for the
- * geometries where per-tap matrix products skip most of its work (a large kernel on a small
- * map: fc6; see conv2d-small-map.ts). NCHW and everything else go to the stock kernel unchanged.
+ * `Conv2D` for the wasm backend. In training, the geometries where per-tap matrix products skip
+ * most of the work (a large kernel on a small map: fc6; see conv2d-small-map.ts) go there; other
+ * stride-1 convolutions to the fused multiply-add product (conv2d-gemm.ts) where the engine
+ * compiles relaxed SIMD; the rest (strides, dilations, NCHW) to the stock XNNPACK kernel.
  */
 import * as tf from "@tensorflow/tfjs"
+import { forwardByGemm, suitsGemm } from "./conv2d-gemm.ts"
 import { forwardByTaps, suitsTaps } from "./conv2d-small-map.ts"
+import { gemmOf } from "./gemm-backend.ts"
 import { asWasm, type Info } from "./wasm-kernel-utils.ts"
 
 export const conv2dKernel =
@@ -24,7 +27,10 @@ export const conv2dKernel =
       false,
       "channelsLast"
     )
-    return training() && suitsTaps(info) ? forwardByTaps(asWasm(args.backend), x, filter, info) : stock(args)
+    const backend = asWasm(args.backend)
+    if (training() && suitsTaps(info)) return forwardByTaps(backend, x, filter, info)
+    const simd = suitsGemm(info) ? gemmOf(backend) : null
+    return simd === null ? stock(args) : forwardByGemm(backend, simd, x, filter, info)
   }
 
 /**

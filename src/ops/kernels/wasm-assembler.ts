@@ -21,8 +21,11 @@ export const op = {
   i32Mul: [0x6c],
   i32Shl: [0x74],
   i32Eq: [0x46],
+  i32Eqz: [0x45],
   i32GeU: [0x4f],
+  i32LtU: [0x49],
   select: [0x1b],
+  selectV128: [0x1c, 0x01, 0x7b],
   block: [0x02, 0x40],
   loop: [0x03, 0x40],
   br: (depth: number) => [0x0c, depth],
@@ -41,7 +44,15 @@ export const op = {
   f32x4Div: [0xfd, 0xe7, 0x01],
   f64x2Add: [0xfd, 0xf0, 0x01],
   f64x2Sub: [0xfd, 0xf1, 0x01],
-  f64x2Mul: [0xfd, 0xf2, 0x01]
+  f64x2Mul: [0xfd, 0xf2, 0x01],
+  // with a byte offset in the memory argument (alignment hint 4 bytes)
+  i32LoadAt: (offset: number) => [0x28, 0x02, ...uleb(offset)],
+  v128LoadAt: (offset: number) => [0xfd, 0x00, 0x02, ...uleb(offset)],
+  v128StoreAt: (offset: number) => [0xfd, 0x0b, 0x02, ...uleb(offset)],
+  v128Load32Splat: [0xfd, 0x09, 0x02, 0x00],
+  v128Zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
+  // relaxed SIMD (a·b + c, fused where the CPU has FMA); V8 11 needs --experimental-wasm-relaxed-simd
+  f32x4RelaxedMadd: [0xfd, 0x85, 0x02]
 } as const
 
 export const uleb = (n: number): number[] => {
