@@ -139,7 +139,7 @@ const checkEntries = (root: string, listing: string, entries: ReadonlyArray<Entr
       cases.push({ id: e.id, image, label })
     }
     // Every listed file must exist; report the first missing one and how many others are.
-    const missing: Array<{ file: string; key: string }> = []
+    const missing: Array<{ file: string; key: string; wrongKind: boolean }> = []
     for (const [i, c] of cases.entries()) {
       const key = entries[i]!.key
       const series = entries[i]!.series === true
@@ -147,23 +147,31 @@ const checkEntries = (root: string, listing: string, entries: ReadonlyArray<Entr
         [c.image, series ? "series" : "image"],
         [c.label, "label"]
       ] as const) {
-        const ok = yield* Effect.promise(() =>
+        const found = yield* Effect.promise(() =>
           fs.stat(file).then(
-            (s) => (which === "series" ? s.isDirectory() : s.isFile()),
-            () => false
+            (s) => (s.isDirectory() ? "directory" : s.isFile() ? "file" : "other"),
+            () => "none" as const
           )
         )
-        if (!ok) missing.push({ file, key: `${key}.${which}` })
+        if (found !== (which === "series" ? "directory" : "file")) missing.push({ file, key: `${key}.${which}`, wrongKind: found !== "none" })
       }
     }
     if (missing.length > 0 && options.requireFiles !== false) {
       const first = missing[0]!
+      const more = missing.length > 1 ? ` (and ${missing.length - 1} more listed files)` : ""
+      const series = first.key.endsWith(".series")
       return yield* Effect.fail(
         new DatasetError({
           file: first.file,
           key: first.key,
-          reason: `listed in ${listing} but missing${missing.length > 1 ? ` (and ${missing.length - 1} more listed files)` : ""}`,
-          hint: "check the dataset was copied completely, or fix the listing"
+          reason: first.wrongKind
+            ? `is listed in ${listing} as ${series ? "a DICOM series directory but is a file" : "a file but is a directory"}${more}`
+            : `listed in ${listing} but missing${more}`,
+          hint: first.wrongKind
+            ? series
+              ? "name the directory holding the series' .dcm files (a NIfTI image goes in a pairs source)"
+              : "name the NIfTI file itself (a DICOM series directory goes in a dicom or nih-pancreas source)"
+            : "check the dataset was copied completely, or fix the listing"
         })
       )
     }
@@ -302,6 +310,18 @@ const loadNihPancreas = (imagesArg: string, labelsArg: string, options: LoadData
       const label = labelFiles.has(gz) || !labelFiles.has(`label${number}.nii`) ? gz : `label${number}.nii`
       return { image: name, label: path.join(labels, label), id: name, key: name, series: true, labelRoot: labels }
     })
+    // Said here, by patient, rather than as a file "listed" somewhere: the pairing is by name.
+    const unlabelled = entries.filter((e) => !labelFiles.has(path.basename(e.label)))
+    if (unlabelled.length > 0 && options.requireFiles !== false) {
+      const first = unlabelled[0]!
+      const more = unlabelled.length > 1 ? ` (nor have ${unlabelled.length - 1} more: ${unlabelled.slice(1, 4).map((e) => e.id).join(", ")}${unlabelled.length > 4 ? ", ..." : ""})` : ""
+      return yield* new DatasetError({
+        file: labels,
+        key: "dataset.source.labels",
+        reason: `has no ${path.basename(first.label)} for ${path.join(images, first.id)}${more}`,
+        hint: `copy NIH Pancreas-CT's label files (label0001.nii.gz, ...) into ${labels}, or move the unlabelled patient directories out of ${images}`
+      })
+    }
     return yield* checkEntries(images, images, entries, options)
   })
 
