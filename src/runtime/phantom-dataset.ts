@@ -198,6 +198,21 @@ export const writePhantomDataset = (options: PhantomDatasetOptions): Effect.Effe
       previous.size === marker.size &&
       (previous.format ?? "nifti") === format
     yield* atomicWrite(path.join(out, PHANTOM_MARKER), JSON.stringify(marker) + "\n")
+    // A phantom dataset holds one layout: switching format drops the other one's files.
+    if (previous !== undefined && (previous.format ?? "nifti") !== format) {
+      const other = format === "dicom" ? ["imagesTr", "labelsTr", "dataset.json"] : ["images", "labels"]
+      yield* Effect.forEach(other, (name) =>
+        Effect.tryPromise({
+          try: () => fs.rm(path.join(out, name), { recursive: true, force: true }),
+          catch: (e) =>
+            new PhantomError({
+              file: path.join(out, name),
+              reason: `cannot remove the ${previous.format ?? "nifti"} layout an earlier run wrote (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+              hint: "check the directory's permissions, or write the dataset to a new directory"
+            })
+        })
+      )
+    }
     // Full-size images are large and noisy: a fast gzip level saves most of the time for ~10% more bytes.
     const level = options.size === "full" ? 1 : 6
     let written = 0

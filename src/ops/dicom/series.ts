@@ -116,7 +116,9 @@ export const assembleSeries = (dir: string, slices: ReadonlyArray<DicomSlice>, o
   const n = sorted.length
   if (n > 1) {
     const steps = sorted.slice(1).map((x, i) => x.at - sorted[i]!.at)
-    const median = [...steps].sort((a, b) => a - b)[Math.floor(steps.length / 2)]!
+    // The lower median: missing slices only lengthen steps, so with as many long steps as short
+    // ones (3 slices, one gap) the short one is the series' step.
+    const median = [...steps].sort((a, b) => a - b)[Math.floor((steps.length - 1) / 2)]!
     const tol = Math.max(median * (options.spacingTolerance ?? 0.01), 1e-3)
     for (const [i, step] of steps.entries()) {
       const a = sorted[i]!
