@@ -6,7 +6,7 @@
  * of another series and a slice without pixel data (dcmodify).
  */
 import { spawnSync } from "node:child_process"
-import { Cause, Effect, Exit, Option } from "effect"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -27,13 +27,8 @@ const run = (command: string, args: ReadonlyArray<string>): string => {
   return r.stdout
 }
 
-const failure = async (effect: Effect.Effect<unknown, DicomError>): Promise<DicomError> => {
-  const exit = await Effect.runPromiseExit(effect)
-  if (Exit.isSuccess(exit)) throw new Error("expected a failure")
-  const f = Cause.failureOption(exit.cause)
-  if (Option.isNone(f)) throw new Error(`expected a typed failure, got ${Cause.pretty(exit.cause)}`)
-  return f.value
-}
+/** The typed failure (a defect or a success rejects the promise). */
+const failure = (effect: Effect.Effect<unknown, DicomError>): Promise<DicomError> => Effect.runPromise(Effect.flip(effect))
 
 interface NibabelReport {
   readonly shape: number[]
