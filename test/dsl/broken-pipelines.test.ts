@@ -89,7 +89,7 @@ const cases: ReadonlyArray<Case> = [
   {
     name: "missing dataset source kind",
     files: "name: t\ndataset:\n  source: { dir: data }\n",
-    expected: ['p.yaml:3:3: missing key \'kind\' in dataset.source (kind is one of "phantom", "decathlon", "pairs")']
+    expected: ['p.yaml:3:3: missing key \'kind\' in dataset.source (kind is one of "phantom", "decathlon", "pairs", "nih-pancreas", "dicom")']
   },
   {
     name: "wrong types",
