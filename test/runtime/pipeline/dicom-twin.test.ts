@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { loadPipeline } from "../../../src/dsl/load.ts"
 import { readNiftiFile } from "../../../src/runtime/nifti-file.ts"
 import { writePhantomDataset } from "../../../src/runtime/phantom-dataset.ts"
@@ -44,6 +44,9 @@ describe("a DICOM phantom series through the tiny pipeline", () => {
     expect(await run(nifti.file)).toBe(0)
     expect(await run(dicom.file)).toBe(0)
   }, 400_000)
+  afterAll(() => {
+    for (const dir of [data, nifti?.dir, dicom?.dir]) if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true })
+  })
 
   it("tests the same cases with the same DSC in every round", () => {
     const a = casesOf(nifti.runDir)
