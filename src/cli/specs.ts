@@ -177,20 +177,30 @@ export const phantomSpec: CommandSpec = {
       choices: PHANTOM_SIZES,
       description: "small (96x96x48), medium (192x192x96) or full (512x512xL, L in 181..466).",
       default: "small"
+    },
+    format: {
+      kind: "string",
+      placeholder: "FORMAT",
+      choices: ["nifti", "dicom"],
+      description: "nifti (Decathlon layout) or dicom (NIH Pancreas-CT layout: DICOM series, NIfTI labels).",
+      default: "nifti"
     }
   },
   details: [
     "Writes OUT/dataset.json, OUT/imagesTr/case_NNN.nii.gz (int16 HU) and OUT/labelsTr/case_NNN.nii.gz",
-    "(uint8, 1 = target). OUT must be new, empty or an earlier phantom dataset. Rerunning with the same",
-    "arguments keeps the cases already written and completes an interrupted run; the files are the same",
-    "bytes either way."
+    "(uint8, 1 = target). With --format dicom: OUT/images/PANCREAS_NNNN/phantom-study/ct-series/1-NNN.dcm",
+    "(CT Image Storage, explicit VR little endian, int16 with rescale intercept -1024) and",
+    "OUT/labels/labelNNNN.nii.gz, numbered from 1, for dataset.source { kind: nih-pancreas }; case i is",
+    "the same volume in both formats. OUT must be new, empty or an earlier phantom dataset. Rerunning with",
+    "the same arguments keeps the cases already written and completes an interrupted run; the files are",
+    "the same bytes either way."
   ].join("\n")
 }
 
 export const inspectSpec: CommandSpec = {
   name: "inspect",
-  summary: "Show what rstn reads from NIfTI files: header, geometry, value range (JSON lines).",
-  positionals: "FILE...",
+  summary: "Show what rstn reads from NIfTI files or DICOM series: header, geometry, value range (JSON lines).",
+  positionals: "FILE|DIR...",
   minPositionals: 1,
   flags: {
     "max-voxels": {
@@ -206,7 +216,10 @@ export const inspectSpec: CommandSpec = {
     "JSON object: path, version, datatype, byte_order, dims, pixdim, spacing, affine (4x4, rows; sform",
     "if sform_code > 0, else qform if qform_code > 0, else pixdim), qform_code, sform_code, scl_slope,",
     "scl_inter, scaled, and min/max/mean of the voxel values after scaling (NaN voxels are left out",
-    "and counted in nan_count). Exit code 1 if any file could not be read."
+    "and counted in nan_count). A directory is read as one DICOM series (its subdirectories too) and prints",
+    "the same keys as its NIfTI twin: version \"dicom\", the stored pixel type as datatype, the rescale as",
+    "scl_slope/scl_inter, the affine in NIfTI's RAS convention, plus series_instance_uid, files and",
+    "transfer_syntax. Exit code 1 if any file could not be read."
   ].join("\n")
 }
 

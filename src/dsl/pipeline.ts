@@ -97,7 +97,29 @@ export const PairsSource = Schema.Struct({
   pairs: Schema.Array(CasePair).pipe(Schema.minItems(1)).annotations({ [ExpectedId]: "a non-empty list of {image, label}" })
 })
 
-export const DatasetSource = Schema.Union(PhantomSource, DecathlonSource, PairsSource)
+export const NihPancreasSource = Schema.Struct({
+  kind: Schema.Literal("nih-pancreas"),
+  images: FilePath.annotations({
+    description: "NIH Pancreas-CT's image directory: PANCREAS_0001/<study>/<series>/*.dcm, one DICOM series per patient directory."
+  }),
+  labels: FilePath.annotations({ description: "Its label directory: label0001.nii.gz for PANCREAS_0001, and so on." })
+})
+
+export const SeriesPair = Schema.Struct({
+  series: FilePath.annotations({ description: "Directory holding one DICOM series (subdirectories are read too), relative to base." }),
+  label: FilePath.annotations({ description: "Its label volume (.nii or .nii.gz) on the series' grid, relative to base." }),
+  id: Schema.optional(Name).annotations({ description: "Case id; default: the series directory's name." })
+})
+
+export const DicomSource = Schema.Struct({
+  kind: Schema.Literal("dicom"),
+  base: Schema.optionalWith(FilePath, { default: () => "." }).annotations({
+    description: "Directory the pairs are relative to; default: the directory of the file that lists them."
+  }),
+  pairs: Schema.Array(SeriesPair).pipe(Schema.minItems(1)).annotations({ [ExpectedId]: "a non-empty list of {series, label}" })
+})
+
+export const DatasetSource = Schema.Union(PhantomSource, DecathlonSource, PairsSource, NihPancreasSource, DicomSource)
 
 export const Dataset = Schema.Struct({
   source: DatasetSource,

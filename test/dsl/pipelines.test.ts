@@ -28,7 +28,7 @@ const without = (p: Pipeline, ...paths: ReadonlyArray<string>): unknown => {
 describe("pipelines/", () => {
   const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yaml"))
 
-  it("holds the best model, each Table 1 row, the baseline, the oracles, the mixed test and the demo", () => {
+  it("holds the best model, each Table 1 row, the baseline, the oracles, the mixed test, NIH Pancreas-CT and the demo", () => {
     expect(files.sort()).toEqual(
       [
         "demo.yaml",
@@ -37,6 +37,7 @@ describe("pipelines/", () => {
         "kernel-3x3.yaml",
         "kernel-5x5.yaml",
         "mixed-ic-jf.yaml",
+        "nih-pancreas.yaml",
         "noisy-fine-tune.yaml",
         "oracle-strong.yaml",
         "oracle-weak.yaml",
@@ -93,6 +94,14 @@ describe("pipelines/", () => {
     })
     expect(minimal._tag).toBe("Right")
     if (minimal._tag === "Right") expect(minimal.right.pipeline).toEqual(best)
+  })
+
+  it("nih-pancreas is the best model on NIH Pancreas-CT's DICOM layout, pancreas label 1", async () => {
+    const best = (await load("rstn-best.yaml")).pipeline
+    const p = (await load("nih-pancreas.yaml")).pipeline
+    expect(p.dataset.source).toEqual({ kind: "nih-pancreas", images: path.resolve(dir, "../data/Pancreas-CT"), labels: path.resolve(dir, "../data/Pancreas-CT-labels") })
+    expect(p.dataset.foreground).toEqual([1])
+    expect(without(p, "name", "run.dir", "dataset.source", "dataset.foreground")).toEqual(without(best, "name", "run.dir", "dataset.source", "dataset.foreground"))
   })
 
   it.each([

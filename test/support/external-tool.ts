@@ -68,8 +68,27 @@ export const CHROMIUM: ExternalTool = {
   },
   debianPackage: "chromium"
 }
+/** pydicom, an independent DICOM writer for the series interop test (Debian's Python, as nibabel). */
+export const PYDICOM: ExternalTool = {
+  name: "pydicom",
+  problem: () => {
+    const r = fs.existsSync(PYTHON) ? spawnSync(PYTHON, ["-c", "import pydicom"], { encoding: "utf8" }) : undefined
+    return r?.status === 0 ? null : `${PYTHON} cannot import pydicom${r ? ` (${r.stderr.trim().split("\n").at(-1)})` : ""}`
+  },
+  debianPackage: "python3-pydicom"
+}
 
-export const EXTERNAL_TOOLS: ReadonlyArray<ExternalTool> = [NIFTI_TOOL, NIBABEL, TMUX, SLURM, CHROMIUM]
+/** dcmtk's command-line tools (dump2dcm, dcmodify, dcmcjpeg, dcmdjpeg): another DICOM writer, and real compressed files. */
+export const DCMTK: ExternalTool = {
+  name: "dcmtk",
+  problem: () => {
+    const missing = ["dump2dcm", "dcmodify", "dcmcjpeg", "dcmdjpeg"].filter((t) => spawnSync(t, ["--version"]).error !== undefined)
+    return missing.length === 0 ? null : `${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} missing`
+  },
+  debianPackage: "dcmtk"
+}
+
+export const EXTERNAL_TOOLS: ReadonlyArray<ExternalTool> = [NIFTI_TOOL, NIBABEL, PYDICOM, DCMTK, TMUX, SLURM, CHROMIUM]
 
 const problems = new Map<ExternalTool, string | null>()
 /** Each tool is probed once per process (starting Python to import nibabel takes a while). */
