@@ -199,6 +199,23 @@ const upsampleBy = (u: Upsampler, x: tf.Tensor4D): tf.Tensor4D => {
   return tf.conv2dTranspose(x, u.kernel.variable as tf.Tensor4D, [n, h * u.stride, w * u.stride, c], u.stride, "same")
 }
 
+/**
+ * The VGG trunk and fc6/fc7 (the part ImageNet weights initialise) on an input whose size is a
+ * multiple of the stride: each block's pooled output, and fc7's (after ReLU and dropout).
+ */
+export const fcn8sEncode = (model: Fcn8s, x: tf.Tensor4D, ctx: ForwardContext): { pools: tf.Tensor4D[]; fc7: tf.Tensor4D } => {
+  const pools: tf.Tensor4D[] = []
+  let y = x
+  for (const block of model.trunk) {
+    for (const layer of block) y = tf.relu(conv(layer, y, ctx))
+    y = tf.maxPool(y, 2, 2, "valid")
+    pools.push(y)
+  }
+  y = dropout(tf.relu(conv(model.fc6, y, ctx)), model.config.dropout, ctx)
+  y = dropout(tf.relu(conv(model.fc7, y, ctx)), model.config.dropout, ctx)
+  return { pools, fc7: y }
+}
+
 /** Logits [N, H, W, outChannels] for an input [N, H, W, inChannels] of any H and W. */
 export const fcn8sForward = (model: Fcn8s, x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D => {
   const { config } = model
@@ -218,14 +235,8 @@ export const fcn8sForward = (model: Fcn8s, x: tf.Tensor4D, ctx: ForwardContext):
           [left, pw - left],
           [0, 0]
         ])
-  const pools: tf.Tensor4D[] = []
-  for (const block of model.trunk) {
-    for (const layer of block) y = tf.relu(conv(layer, y, ctx))
-    y = tf.maxPool(y, 2, 2, "valid")
-    pools.push(y)
-  }
-  y = dropout(tf.relu(conv(model.fc6, y, ctx)), config.dropout, ctx)
-  y = dropout(tf.relu(conv(model.fc7, y, ctx)), config.dropout, ctx)
+  const { pools, fc7 } = fcn8sEncode(model, y, ctx)
+  y = fc7
   const b = config.blocks
   let score = upsampleBy(model.upsample[0], conv(model.scoreFinal, y, ctx))
   score = tf.add(score, conv(model.scoreSkips[0], pools[b - 2]!, ctx))

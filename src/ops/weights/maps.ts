@@ -19,10 +19,9 @@
  */
 import { Either } from "effect"
 import type { NamedArray } from "../train/checkpoint.ts"
+import type { WeightMap } from "./map-names.ts"
 import { type SourceTensor, WeightsFileError } from "./weights-error.ts"
 
-export const WEIGHT_MAPS = ["none", "torchvision-vgg16", "organseg-fcn8s", "organseg-rstn"] as const
-export type WeightMap = (typeof WEIGHT_MAPS)[number]
 
 /** FCN-8s's fc6 kernel size: VGG16's last pool is 7x7 at 224x224 inputs. */
 const FC6_KERNEL = 7

@@ -5,7 +5,8 @@
  */
 import { Either } from "effect"
 import { CHECKPOINT_MAGIC, type CheckpointError, decodeCheckpoint } from "../train/checkpoint.ts"
-import { applyMap, type MappedWeights, type WeightMap } from "./maps.ts"
+import type { WeightMap } from "./map-names.ts"
+import { applyMap, type MappedWeights } from "./maps.ts"
 import { isSafetensors, readSafetensors } from "./safetensors.ts"
 import { isLegacyTorch, isZip, readTorchFile } from "./torch-file.ts"
 import { type SourceTensor, WeightsFileError } from "./weights-error.ts"
