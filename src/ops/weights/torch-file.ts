@@ -46,11 +46,11 @@ const collect = (value: unknown, prefix: string, out: Array<[string, TensorRef]>
 const materialise = (name: string, t: TensorRef, storages: Storages): SourceTensor => {
   const { storage } = t
   const raw = storages.bytes(storage.key)
-  if (raw === undefined) throw new Fault(`its storage ${storage.key} is missing from the file: truncated or damaged`, RESAVE, name)
+  if (raw === undefined) throw new Fault(`its storage ${storage.key} is missing from the file: truncated or damaged`, "download or save it again", name)
   const elementBytes = ELEMENT_BYTES[storage.dtype]!
   const have = Math.floor(raw.length / elementBytes)
   if (have < storage.numel) {
-    throw new Fault(`its storage ${storage.key} holds ${have} of ${storage.numel} ${storage.dtype} values: the file is truncated`, RESAVE, name)
+    throw new Fault(`its storage ${storage.key} holds ${have} of ${storage.numel} ${storage.dtype} values: the file is truncated`, "download or save it again", name)
   }
   const n = t.shape.reduce((a, b) => a * b, 1)
   const last = n === 0 ? t.offset : t.offset + t.shape.reduce((acc, d, k) => acc + (d - 1) * t.stride[k]!, 0)
@@ -85,15 +85,45 @@ const pickleFault = (e: unknown): Fault => {
   throw e
 }
 
+/**
+ * The entries of a zip whose central directory is gone (a truncated download), read from their
+ * local headers in file order. torch.save stores entries uncompressed with their sizes in the
+ * local header, data.pkl first, so what survives can be read and the first tensor whose storage
+ * was cut off can be named. The last entry may be short.
+ */
+const localEntries = (bytes: Uint8Array): Record<string, Uint8Array> => {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const entries: Record<string, Uint8Array> = {}
+  let pos = 0
+  while (pos + 30 <= bytes.length && dv.getUint32(pos, true) === 0x04034b50) {
+    const method = dv.getUint16(pos + 8, true)
+    const size = dv.getUint32(pos + 18, true)
+    const nameLength = dv.getUint16(pos + 26, true)
+    const extraLength = dv.getUint16(pos + 28, true)
+    const name = new TextDecoder().decode(bytes.subarray(pos + 30, pos + 30 + nameLength))
+    const start = pos + 30 + nameLength + extraLength
+    if (method !== 0 || size === 0xffffffff || start > bytes.length) break
+    entries[name] = bytes.subarray(start, Math.min(start + size, bytes.length))
+    pos = start + size
+  }
+  return entries
+}
+
 const readZip = (bytes: Uint8Array): SourceTensor[] => {
   let entries: Record<string, Uint8Array>
+  let complete = true
   try {
     entries = unzipSync(bytes)
-  } catch (e) {
-    throw new Fault(`not a complete zip archive (${e instanceof Error ? e.message : String(e)}): the file is truncated or damaged`, "download or save it again")
+  } catch {
+    entries = localEntries(bytes)
+    complete = false
   }
   const pkl = Object.keys(entries).find((n) => n === "data.pkl" || n.endsWith("/data.pkl"))
-  if (pkl === undefined) throw new Fault("a zip archive without data.pkl: not a torch.save file", RESAVE)
+  if (pkl === undefined) {
+    throw complete
+      ? new Fault("a zip archive without data.pkl: not a torch.save file", RESAVE)
+      : new Fault("not a complete zip archive (no central directory, no readable data.pkl): the file is truncated or damaged", "download or save it again")
+  }
   const prefix = pkl.slice(0, pkl.length - "data.pkl".length)
   const order = entries[`${prefix}byteorder`]
   const littleEndian = order === undefined || new TextDecoder().decode(order).trim() !== "big"
@@ -103,7 +133,9 @@ const readZip = (bytes: Uint8Array): SourceTensor[] => {
   } catch (e) {
     throw pickleFault(e)
   }
-  return tensorsOf(root, { bytes: (key) => entries[`${prefix}data/${key}`], littleEndian })
+  const tensors = tensorsOf(root, { bytes: (key) => entries[`${prefix}data/${key}`], littleEndian })
+  if (!complete) throw new Fault("the zip archive's central directory is missing: the file is truncated", "download or save it again")
+  return tensors
 }
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn

@@ -1,0 +1,161 @@
+import * as tf from "@tensorflow/tfjs"
+import { Either } from "effect"
+import { beforeAll, describe, expect, it } from "vitest"
+import { createVggTrunk, referenceFcn8s } from "../../../src/ops/nets/fcn8s.ts"
+import { convParams } from "../../../src/ops/nets/layers.ts"
+import { disposeParams } from "../../../src/ops/nets/param.ts"
+import { loadPretrained } from "../../../src/ops/nets/pretrained.ts"
+import { applyMap, linearToConv, oihwToHwio } from "../../../src/ops/weights/maps.ts"
+import { readMappedWeights, readWeightsBytes } from "../../../src/ops/weights/weights-file.ts"
+import { WeightsFileError } from "../../../src/ops/weights/weights-error.ts"
+import { initBackend } from "../../../src/runtime/backend.ts"
+import { type FixtureTensor, osSystemPickle, safetensorsFile, stateDictPickle, torchZip } from "./torch-fixture.ts"
+
+beforeAll(async () => {
+  await initBackend("cpu")
+})
+
+const ramp = (n: number, scale = 1) => Float32Array.from({ length: n }, (_, i) => Math.sin(i + 1) * scale)
+
+/** torchvision VGG16's state dict names and PyTorch shapes at 1/16 of the channels (4..32, fc 256). */
+const smallVgg16 = (): FixtureTensor[] => {
+  const blocks = [[4, 2], [8, 2], [16, 3], [32, 3], [32, 3]] as const
+  const out: FixtureTensor[] = []
+  let index = 0
+  let cin = 3
+  for (const [c, n] of blocks) {
+    for (let i = 0; i < n; i++) {
+      out.push({ name: `features.${index}.weight`, shape: [c, cin, 3, 3], data: ramp(c * cin * 9, 0.1) })
+      out.push({ name: `features.${index}.bias`, shape: [c], data: ramp(c, 0.01) })
+      cin = c
+      index += 2
+    }
+    index += 1
+  }
+  out.push({ name: "classifier.0.weight", shape: [256, 32 * 49], data: ramp(256 * 32 * 49, 0.01) })
+  out.push({ name: "classifier.0.bias", shape: [256], data: ramp(256) })
+  out.push({ name: "classifier.3.weight", shape: [256, 256], data: ramp(256 * 256, 0.01) })
+  out.push({ name: "classifier.3.bias", shape: [256], data: ramp(256) })
+  out.push({ name: "classifier.6.weight", shape: [1000, 256], data: ramp(256 * 1000) })
+  out.push({ name: "classifier.6.bias", shape: [1000], data: ramp(1000) })
+  return out
+}
+
+const leftOf = <E>(e: Either.Either<unknown, E>): E => {
+  if (Either.isRight(e)) throw new Error("expected a failure")
+  return e.left
+}
+
+describe("reading weight files", () => {
+  const tensors: FixtureTensor[] = [
+    { name: "a.weight", shape: [2, 3], data: ramp(6) },
+    { name: "a.bias", shape: [2], data: ramp(2) }
+  ]
+
+  it.each([
+    ["torch-zip", torchZip(tensors)],
+    ["safetensors", safetensorsFile(tensors)]
+  ])("reads every tensor of a %s file with its name, shape and values", (format, bytes) => {
+    const r = Either.getOrThrow(readWeightsBytes(bytes, "w.bin"))
+    expect(r.format).toBe(format)
+    expect(r.tensors.map((t) => [t.name, t.dtype, t.shape])).toEqual([
+      ["a.weight", "float32", [2, 3]],
+      ["a.bias", "float32", [2]]
+    ])
+    expect(Array.from(r.tensors[0]!.data)).toEqual(Array.from(tensors[0]!.data))
+  })
+
+  it("names the file and the tensor whose storage a truncated zip lost", () => {
+    const full = torchZip(smallVgg16())
+    // Cut inside the storage of classifier.0.weight (the largest, written after the convolutions).
+    const e = leftOf(readWeightsBytes(full.subarray(0, Math.floor(full.length * 0.5)), "vgg16.pth"))
+    expect(e).toBeInstanceOf(WeightsFileError)
+    const w = e as WeightsFileError
+    expect(w.file).toBe("vgg16.pth")
+    expect(w.tensor).toBe("classifier.0.weight")
+    expect(w.message).toMatch(/^vgg16\.pth: tensor classifier\.0\.weight: its storage 26 holds \d+ of 401408 float32 values: the file is truncated$/)
+  })
+
+  it("refuses a zip whose central directory alone is missing", () => {
+    const full = torchZip(tensors)
+    const e = leftOf(readWeightsBytes(full.subarray(0, full.length - 30), "w.pth")) as WeightsFileError
+    expect(e.message).toBe("w.pth: the zip archive's central directory is missing: the file is truncated")
+  })
+
+  it("refuses a pickle that reaches for os.system, and runs nothing", () => {
+    const e = leftOf(readWeightsBytes(torchZip(tensors, osSystemPickle()), "evil.pth")) as WeightsFileError
+    expect(e.message).toBe("evil.pth: the pickle asks for the Python global posix.system, which rstn refuses to load: it could run code, so the file is not loaded")
+    expect(e.hint).toMatch(/state dicts of tensors only/)
+  })
+
+  it("refuses a storage type it does not know", () => {
+    const e = leftOf(readWeightsBytes(torchZip(tensors, stateDictPickle(tensors, "QInt8Storage")), "q.pth")) as WeightsFileError
+    expect(e.message).toBe("q.pth: the pickle asks for the Python global torch.QInt8Storage, which rstn refuses to load: it could run code, so the file is not loaded")
+  })
+
+  it("names the tensor whose safetensors data runs past the end", () => {
+    const bytes = safetensorsFile(tensors)
+    const e = leftOf(readWeightsBytes(bytes.subarray(0, bytes.length - 4), "w.safetensors")) as WeightsFileError
+    expect(e.tensor).toBe("a.bias")
+    expect(e.message).toMatch(/^w\.safetensors: tensor a\.bias: its data ends at byte 32 of a data section of 28 bytes: the file is truncated$/)
+  })
+})
+
+describe("the torchvision-vgg16 map", () => {
+  it("lays a conv weight out as HWIO and a Linear as a 7x7 kernel read in (C, H, W) order", () => {
+    const w = oihwToHwio({ name: "w", dtype: "float32", shape: [2, 3, 1, 2], data: ramp(12) }) as { shape: number[]; data: Float32Array }
+    expect(w.shape).toEqual([1, 2, 3, 2])
+    // out[y=0][x=1][i=2][o=1] = in[o=1][i=2][y=0][x=1]
+    expect(w.data[((0 * 2 + 1) * 3 + 2) * 2 + 1]).toBe(ramp(12)[((1 * 3 + 2) * 1 + 0) * 2 + 1])
+    const l = linearToConv(7)({ name: "l", dtype: "float32", shape: [3, 2 * 49], data: ramp(3 * 98) }) as { shape: number[]; data: Float32Array }
+    expect(l.shape).toEqual([7, 7, 2, 3])
+    // kernel[y=4][x=6][c=1][o=2] = W[o=2][c*49 + y*7 + x]
+    expect(l.data[((4 * 7 + 6) * 2 + 1) * 3 + 2]).toBe(ramp(3 * 98)[2 * 98 + 49 + 4 * 7 + 6])
+  })
+
+  it("maps every tensor, drops the ImageNet classifier, and strips DataParallel's module. prefix", () => {
+    const parallel = smallVgg16().map((t) => ({ ...t, name: `module.${t.name}`, dtype: "float32" }))
+    const m = Either.getOrThrow(applyMap("torchvision-vgg16", parallel, { file: "v.pth" }))
+    expect(m.tensors).toHaveLength(30)
+    expect(m.tensors[0]).toMatchObject({ name: "fcn8s/conv1_1/kernel", source: "module.features.0.weight", shape: [3, 3, 3, 4] })
+    expect(m.tensors.find((t) => t.name === "fcn8s/fc6/kernel")!.shape).toEqual([7, 7, 32, 256])
+    expect(m.dropped).toEqual(["module.classifier.6.weight", "module.classifier.6.bias"])
+  })
+
+  it("names a missing tensor unless `skip` lists it", () => {
+    const partial = torchZip(smallVgg16().filter((t) => !t.name.startsWith("features.28.")))
+    const e = leftOf(readMappedWeights(partial, "v.pth", { map: "torchvision-vgg16" })) as WeightsFileError
+    expect(e.tensor).toBe("features.28.weight")
+    expect(e.message).toBe("v.pth: tensor features.28.weight: missing from the file, which the torchvision-vgg16 map needs (and features.28.bias)")
+    const skipped = Either.getOrThrow(readMappedWeights(partial, "v.pth", { map: "torchvision-vgg16", skip: ["features.28."] }))
+    expect(skipped.tensors.map((t) => t.name)).not.toContain("fcn8s/conv5_3/kernel")
+  })
+
+  it("names a tensor the map does not know", () => {
+    const extra = torchZip([...smallVgg16(), { name: "features.1.running_mean", shape: [4], data: ramp(4) }])
+    const e = leftOf(readMappedWeights(extra, "v.pth", { map: "torchvision-vgg16" })) as WeightsFileError
+    expect(e.message).toBe("v.pth: tensor features.1.running_mean: not part of the torchvision-vgg16 map")
+  })
+
+  it("reports a shape mismatch with the model by the file's tensor name", () => {
+    const { trunk } = createVggTrunk("coarse", { ...referenceFcn8s, width: 1 / 16 }, 1)
+    const params = trunk.flat().flatMap(convParams)
+    try {
+      const wrong = smallVgg16().map((t) => (t.name === "features.2.weight" ? { ...t, shape: [4, 4, 1, 9] } : t))
+      const m = Either.getOrThrow(readMappedWeights(torchZip(wrong), "v.pth", { map: "torchvision-vgg16", skip: ["classifier."] }))
+      const e = leftOf(loadPretrained(params, m.tensors, { file: "v.pth", mappings: [["fcn8s/", "coarse/"]] }))
+      expect(e.message).toBe(
+        "v.pth: checkpoint does not fit this architecture: shape differs for fcn8s/conv1_2/kernel (file: features.2.weight) -> coarse/conv1_2/kernel (file [1,9,4,4], model [3,3,4,4])"
+      )
+      const ok = Either.getOrThrow(
+        readMappedWeights(torchZip(smallVgg16()), "v.pth", { map: "torchvision-vgg16", skip: ["classifier."] })
+      )
+      const before = tf.memory().numTensors
+      const report = Either.getOrThrow(loadPretrained(params, ok.tensors, { file: "v.pth", mappings: [["fcn8s/", "coarse/"]] }))
+      expect(report.loaded).toHaveLength(26)
+      expect(tf.memory().numTensors).toBe(before)
+    } finally {
+      disposeParams(params)
+    }
+  })
+})
