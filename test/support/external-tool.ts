@@ -1,6 +1,7 @@
 /**
  * Tools from outside npm that some tests need: Debian's nibabel and nifti_tool (independent
- * NIfTI implementations the interop tests check our files against), tmux (a pseudo-terminal
+ * NIfTI implementations the interop tests check our files against), PyTorch with torchvision (the
+ * weights interop test), tmux (a pseudo-terminal
  * for the terminal UI tests) and a Slurm cluster (the Slurm executor's test; `.ci/slurm-up`). On a developer's fresh machine a missing tool skips its tests, and
  * the test run prints one notice naming every missing tool and its Debian package (the global
  * setup, `missingToolsNotice`). Under CI=true, where .ci/run installs every tool, they fail
@@ -27,6 +28,16 @@ export const NIBABEL: ExternalTool = {
     return r?.status === 0 ? null : `${PYTHON} cannot import nibabel${r ? ` (${r.stderr.trim().split("\n").at(-1)})` : ""}`
   },
   debianPackage: "python3-nibabel"
+}
+
+/** Debian's PyTorch and torchvision: the weights interop test saves torchvision's VGG16 with them. */
+export const TORCHVISION: ExternalTool = {
+  name: "torchvision",
+  problem: () => {
+    const r = fs.existsSync(PYTHON) ? spawnSync(PYTHON, ["-c", "import torch, torchvision"], { encoding: "utf8" }) : undefined
+    return r?.status === 0 ? null : `${PYTHON} cannot import torch and torchvision${r ? ` (${r.stderr.trim().split("\n").at(-1)})` : ""}`
+  },
+  debianPackage: "python3-torch python3-torchvision"
 }
 
 export const NIFTI_TOOL: ExternalTool = {
@@ -58,7 +69,7 @@ export const SLURM: ExternalTool = {
   debianPackage: "slurm-wlm munge"
 }
 
-export const EXTERNAL_TOOLS: ReadonlyArray<ExternalTool> = [NIFTI_TOOL, NIBABEL, TMUX, SLURM]
+export const EXTERNAL_TOOLS: ReadonlyArray<ExternalTool> = [NIFTI_TOOL, NIBABEL, TORCHVISION, TMUX, SLURM]
 
 const problems = new Map<ExternalTool, string | null>()
 /** Each tool is probed once per process (starting Python to import nibabel takes a while). */
