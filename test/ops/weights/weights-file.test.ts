@@ -5,6 +5,8 @@ import { createVggTrunk, referenceFcn8s } from "../../../src/ops/nets/fcn8s.ts"
 import { convParams } from "../../../src/ops/nets/layers.ts"
 import { disposeParams } from "../../../src/ops/nets/param.ts"
 import { loadPretrained } from "../../../src/ops/nets/pretrained.ts"
+import { createRstn } from "../../../src/ops/nets/rstn.ts"
+import { releaseSaliency } from "../../../src/ops/nets/saliency.ts"
 import { applyMap, linearToConv, oihwToHwio } from "../../../src/ops/weights/maps.ts"
 import { readMappedWeights, readWeightsBytes } from "../../../src/ops/weights/weights-file.ts"
 import { WeightsFileError } from "../../../src/ops/weights/weights-error.ts"
@@ -157,5 +159,69 @@ describe("the torchvision-vgg16 map", () => {
     } finally {
       disposeParams(params)
     }
+  })
+})
+
+/**
+ * The state dict of the release's PyTorch port (OrganSegRSTN_PyTorch `model.py`): an RSTN module
+ * with `coarse_model` and `fine_model` (FCN8s, Caffe's layer names, 3 classes, transposed-conv
+ * upsampling without bias) and `saliency1`/`saliency2`; here at 1/16 of the channels.
+ */
+const portRstn = (): FixtureTensor[] => {
+  const out: FixtureTensor[] = []
+  const conv = (name: string, o: number, i: number, k: number) => {
+    out.push({ name: `${name}.weight`, shape: [o, i, k, k], data: ramp(o * i * k * k, 0.1) })
+    out.push({ name: `${name}.bias`, shape: [o], data: ramp(o, 0.01) })
+  }
+  for (const net of ["coarse_model", "fine_model"]) {
+    let cin = 3
+    ;[[4, 2], [8, 2], [16, 3], [32, 3], [32, 3]].forEach(([c, n], b) => {
+      for (let i = 0; i < n!; i++) {
+        conv(`${net}.conv${b + 1}_${i + 1}`, c!, cin, 3)
+        cin = c!
+      }
+    })
+    conv(`${net}.fc6`, 256, 32, 7)
+    conv(`${net}.fc7`, 256, 256, 1)
+    conv(`${net}.score_fr`, 3, 256, 1)
+    conv(`${net}.score_pool3`, 3, 16, 1)
+    conv(`${net}.score_pool4`, 3, 32, 1)
+    for (const [u, k] of [["upscore2", 4], ["upscore8", 16], ["upscore_pool4", 4]] as const) {
+      out.push({ name: `${net}.${u}.weight`, shape: [3, 3, k, k], data: ramp(9 * k * k) })
+    }
+  }
+  conv("saliency1", 3, 3, 3)
+  conv("saliency2", 3, 3, 5)
+  return out
+}
+
+describe("the organseg-rstn map", () => {
+  it("initialises every parameter of an RSTN of the same shape, transposed convolutions as [h, w, out, in]", () => {
+    const small = { ...referenceFcn8s, width: 1 / 16, learnUpsampling: true }
+    const model = createRstn({ coarse: small, fine: small, saliency: releaseSaliency }, 1)
+    try {
+      const m = Either.getOrThrow(readMappedWeights(torchZip(portRstn()), "rstn.pth", { map: "organseg-rstn" }))
+      const report = Either.getOrThrow(loadPretrained(model.params, m.tensors, { file: "rstn.pth", requireAll: true }))
+      expect(report.kept).toEqual([])
+      expect(report.loaded).toHaveLength(model.params.length)
+      const value = (name: string, index: number) => model.params.find((p) => p.name === name)!.variable.dataSync()[index]
+      // saliency2.weight[o=1][i=2][y=3][x=4] -> saliency/conv2/kernel[3][4][2][1]
+      expect(value("saliency/conv2/kernel", ((3 * 5 + 4) * 3 + 2) * 3 + 1)).toBe(ramp(225, 0.1)[((1 * 3 + 2) * 5 + 3) * 5 + 4])
+      // upscore8.weight[in=0][out=2][y=5][x=9] -> upscore8/kernel[5][9][out=2][in=0]
+      expect(value("fine/upscore8/kernel", ((5 * 16 + 9) * 3 + 2) * 3 + 0)).toBe(ramp(9 * 256)[((0 * 3 + 2) * 16 + 5) * 16 + 9])
+    } finally {
+      model.dispose()
+    }
+  })
+
+  it("names the missing fine network's layers, and fails on a plain FCN8s state dict", () => {
+    const e = leftOf(readMappedWeights(torchZip(portRstn().filter((t) => !t.name.startsWith("fine_model."))), "rstn.pth", { map: "organseg-rstn" }))
+    expect(e.message).toMatch(/^rstn\.pth: tensor fine_model\.conv1_1\.weight: missing from the file, which the organseg-rstn map needs \(and fine_model\.conv1_1\.bias, /)
+    const fcn = portRstn()
+      .filter((t) => t.name.startsWith("coarse_model."))
+      .map((t) => ({ ...t, name: t.name.slice("coarse_model.".length) }))
+    const asFcn = Either.getOrThrow(readMappedWeights(torchZip(fcn), "fcn8s.pth", { map: "organseg-fcn8s" }))
+    expect(asFcn.tensors.map((t) => t.name)).toContain("fcn8s/upscore_pool4/kernel")
+    expect(leftOf(readMappedWeights(torchZip(fcn), "fcn8s.pth", { map: "organseg-rstn" })).message).toMatch(/^fcn8s\.pth: tensor coarse_model\.conv1_1\.weight: missing/)
   })
 })
