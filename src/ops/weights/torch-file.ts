@@ -85,24 +85,54 @@ const pickleFault = (e: unknown): Fault => {
   throw e
 }
 
+const LOCAL_HEADER = 0x04034b50
+const CENTRAL_HEADER = 0x02014b50
+const DESCRIPTOR = 0x08074b50
+
+/**
+ * Where an uncompressed entry written with a data descriptor (general-purpose flag bit 3, as
+ * PyTorch's zip writer does: sizes 0 in the local header) ends: at the first descriptor signature
+ * whose recorded size (32-bit, or the low half of zip64's 64-bit one) is the distance from the
+ * entry's start, so a signature inside the data cannot pass. Returns the data's end and the next
+ * header's position, or null when the entry was cut off.
+ */
+const descriptorEnd = (bytes: Uint8Array, dv: DataView, start: number): { end: number; next: number } | null => {
+  for (let p = bytes.indexOf(0x50, start); p >= 0 && p + 16 <= bytes.length; p = bytes.indexOf(0x50, p + 1)) {
+    if (dv.getUint32(p, true) !== DESCRIPTOR || dv.getUint32(p + 8, true) !== (p - start) >>> 0) continue
+    const zip64 = p + 24 <= bytes.length && dv.getUint32(p + 16, true) !== LOCAL_HEADER && dv.getUint32(p + 16, true) !== CENTRAL_HEADER
+    return { end: p, next: p + (zip64 ? 24 : 16) }
+  }
+  return null
+}
+
 /**
  * The entries of a zip whose central directory is gone (a truncated download), read from their
- * local headers in file order. torch.save stores entries uncompressed with their sizes in the
- * local header, data.pkl first, so what survives can be read and the first tensor whose storage
- * was cut off can be named. The last entry may be short.
+ * local headers in file order. torch.save stores entries uncompressed, data.pkl first, with
+ * their sizes in the local header or (PyTorch's own writer) in a data descriptor after the data,
+ * so what survives can be read and the first tensor whose storage was cut off can be named. The
+ * last entry may be short.
  */
 const localEntries = (bytes: Uint8Array): Record<string, Uint8Array> => {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const entries: Record<string, Uint8Array> = {}
   let pos = 0
-  while (pos + 30 <= bytes.length && dv.getUint32(pos, true) === 0x04034b50) {
+  while (pos + 30 <= bytes.length && dv.getUint32(pos, true) === LOCAL_HEADER) {
+    const flags = dv.getUint16(pos + 6, true)
     const method = dv.getUint16(pos + 8, true)
     const size = dv.getUint32(pos + 18, true)
     const nameLength = dv.getUint16(pos + 26, true)
     const extraLength = dv.getUint16(pos + 28, true)
     const name = new TextDecoder().decode(bytes.subarray(pos + 30, pos + 30 + nameLength))
     const start = pos + 30 + nameLength + extraLength
-    if (method !== 0 || size === 0xffffffff || start > bytes.length) break
+    if (method !== 0 || start > bytes.length) break
+    if ((flags & 0x8) !== 0) {
+      const found = descriptorEnd(bytes, dv, start)
+      entries[name] = bytes.subarray(start, found?.end ?? bytes.length)
+      if (found === null) break
+      pos = found.next
+      continue
+    }
+    if (size === 0xffffffff) break
     entries[name] = bytes.subarray(start, Math.min(start + size, bytes.length))
     pos = start + size
   }

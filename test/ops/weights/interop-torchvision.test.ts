@@ -123,6 +123,18 @@ describe.runIf(toolRuns(TORCHVISION))("torchvision's VGG16 in rstn", () => {
     }
   })
 
+  it("a truncated torch.save zip (PyTorch's writer: sizes in data descriptors) names the tensor cut off", () => {
+    const whole = bytes("vgg16-features.pth")
+    for (const cut of [whole.length >> 1, whole.length - 1_000_000]) {
+      const e = readWeightsBytes(whole.subarray(0, cut), "cut.pth")
+      expect(Either.isLeft(e) && e.left.message).toMatch(
+        /^cut\.pth: tensor features\.\d+\.(weight|bias): its storage \d+ (is missing from the file|holds \d+ of \d+ float32 values): (the file is )?truncated/
+      )
+    }
+    const e = readWeightsBytes(whole.subarray(0, whole.length - 100), "cut.pth")
+    expect(Either.isLeft(e) && e.left.message).toBe("cut.pth: the zip archive's central directory is missing: the file is truncated")
+  })
+
   it("refuses the pickle of an object whose reduce calls os.system, and nothing runs", () => {
     const e = readWeightsBytes(bytes("evil.pth"), "evil.pth")
     expect(Either.isLeft(e) && e.left.message).toBe(
