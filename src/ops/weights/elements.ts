@@ -96,14 +96,3 @@ export const gatherStrided = (values: Float32Array, offset: number, shape: Reado
   }
   return out
 }
-
-/** Strides of a contiguous row-major tensor. */
-export const contiguousStride = (shape: ReadonlyArray<number>): number[] => {
-  const s = new Array<number>(shape.length)
-  let acc = 1
-  for (let k = shape.length - 1; k >= 0; k--) {
-    s[k] = acc
-    acc *= shape[k]!
-  }
-  return s
-}
