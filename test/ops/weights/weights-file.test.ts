@@ -11,37 +11,12 @@ import { applyMap, linearToConv, oihwToHwio } from "../../../src/ops/weights/map
 import { readMappedWeights, readWeightsBytes } from "../../../src/ops/weights/weights-file.ts"
 import { WeightsFileError } from "../../../src/ops/weights/weights-error.ts"
 import { initBackend } from "../../../src/runtime/backend.ts"
-import { type FixtureTensor, osSystemPickle, safetensorsFile, stateDictPickle, torchZip } from "./torch-fixture.ts"
+import { type FixtureTensor, osSystemPickle, ramp, safetensorsFile, smallVgg16, stateDictPickle, torchZip } from "./torch-fixture.ts"
 
 beforeAll(async () => {
   await initBackend("cpu")
 })
 
-const ramp = (n: number, scale = 1) => Float32Array.from({ length: n }, (_, i) => Math.sin(i + 1) * scale)
-
-/** torchvision VGG16's state dict names and PyTorch shapes at 1/16 of the channels (4..32, fc 256). */
-const smallVgg16 = (): FixtureTensor[] => {
-  const blocks = [[4, 2], [8, 2], [16, 3], [32, 3], [32, 3]] as const
-  const out: FixtureTensor[] = []
-  let index = 0
-  let cin = 3
-  for (const [c, n] of blocks) {
-    for (let i = 0; i < n; i++) {
-      out.push({ name: `features.${index}.weight`, shape: [c, cin, 3, 3], data: ramp(c * cin * 9, 0.1) })
-      out.push({ name: `features.${index}.bias`, shape: [c], data: ramp(c, 0.01) })
-      cin = c
-      index += 2
-    }
-    index += 1
-  }
-  out.push({ name: "classifier.0.weight", shape: [256, 32 * 49], data: ramp(256 * 32 * 49, 0.01) })
-  out.push({ name: "classifier.0.bias", shape: [256], data: ramp(256) })
-  out.push({ name: "classifier.3.weight", shape: [256, 256], data: ramp(256 * 256, 0.01) })
-  out.push({ name: "classifier.3.bias", shape: [256], data: ramp(256) })
-  out.push({ name: "classifier.6.weight", shape: [1000, 256], data: ramp(256 * 1000) })
-  out.push({ name: "classifier.6.bias", shape: [1000], data: ramp(1000) })
-  return out
-}
 
 const leftOf = <E>(e: Either.Either<unknown, E>): E => {
   if (Either.isRight(e)) throw new Error("expected a failure")
