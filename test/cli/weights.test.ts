@@ -53,9 +53,9 @@ describe("rstn weights", () => {
     expect(lines).toEqual([
       `${file}: torch-zip, map organseg-rstn: 4 tensors, 312 values`,
       "  saliency1.weight  ->  saliency/conv1/kernel  [3,3,3,3]",
-      "  saliency1.bias    ->  saliency/conv1/bias  [3]",
+      "  saliency1.bias    ->  saliency/conv1/bias    [3]",
       "  saliency2.weight  ->  saliency/conv2/kernel  [5,5,3,3]",
-      "  saliency2.bias    ->  saliency/conv2/bias  [3]"
+      "  saliency2.bias    ->  saliency/conv2/bias    [3]"
     ])
   })
 

@@ -62,8 +62,9 @@ export const runWeights = (request: WeightsRequest, stdout: (line: string) => vo
     ]
     if (request.action === "inspect") {
       const width = Math.max(...mapped.tensors.map((t) => t.source.length))
+      const targetWidth = Math.max(...mapped.tensors.map((t) => t.name.length))
       stdout(`${request.file}: ${mapped.format}, map ${map}: ${mapped.tensors.length} tensors, ${count(values)} values`)
-      for (const t of mapped.tensors) stdout(`  ${t.source.padEnd(width)}  ->  ${t.name}  ${shape(t.shape)}`)
+      for (const t of mapped.tensors) stdout(`  ${t.source.padEnd(width)}  ->  ${t.name.padEnd(targetWidth)}  ${shape(t.shape)}`)
       for (const line of leftOut) stdout(`  ${line}`)
       return 0
     }
