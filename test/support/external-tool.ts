@@ -1,8 +1,8 @@
 /**
  * Tools from outside npm that some tests need: Debian's nibabel and nifti_tool (independent
  * NIfTI implementations the interop tests check our files against), PyTorch with torchvision (the
- * weights interop test), tmux (a pseudo-terminal
- * for the terminal UI tests) and a Slurm cluster (the Slurm executor's test; `.ci/slurm-up`). On a developer's fresh machine a missing tool skips its tests, and
+ * weights interop test saves torchvision's VGG16 with them), tmux (a pseudo-terminal for the
+ * terminal UI tests) and a Slurm cluster (the Slurm executor's test; `.ci/slurm-up`). On a developer's fresh machine a missing tool skips its tests, and
  * the test run prints one notice naming every missing tool and its Debian package (the global
  * setup, `missingToolsNotice`). Under CI=true, where .ci/run installs every tool, they fail
  * instead, so CI can never pass by skipping.
