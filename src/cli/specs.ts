@@ -6,6 +6,7 @@
  */
 import { DEFAULT_MAX_VOXELS } from "../ops/nifti/limits.ts"
 import { PHANTOM_SIZES } from "../ops/phantom/grid.ts"
+import { WEIGHT_MAPS } from "../ops/weights/map-names.ts"
 import { backendChoices } from "../runtime/backend-names.ts"
 import type { CommandSpec } from "./args.ts"
 
@@ -220,6 +221,33 @@ export const inspectSpec: CommandSpec = {
     "the same keys as its NIfTI twin: version \"dicom\", the stored pixel type as datatype, the rescale as",
     "scl_slope/scl_inter, the affine in NIfTI's RAS convention, plus series_instance_uid, files and",
     "transfer_syntax. Exit code 1 if any file could not be read."
+  ].join("\n")
+}
+
+export const weightsSpec: CommandSpec = {
+  name: "weights",
+  summary: "List a weights file's tensors (PyTorch, safetensors, rstn), or convert one to rstn's checkpoint format.",
+  positionals: "inspect|convert FILE",
+  minPositionals: 2,
+  maxPositionals: 2,
+  flags: {
+    map: {
+      kind: "string",
+      placeholder: "MAP",
+      choices: WEIGHT_MAPS,
+      default: "none",
+      description: "Rename onto rstn's parameters: torchvision-vgg16, organseg-fcn8s, organseg-rstn, or none."
+    },
+    skip: { kind: "string", multiple: true, placeholder: "PREFIX", description: "Leave out the file's tensors whose names start with PREFIX." },
+    out: { kind: "string", placeholder: "FILE", description: "convert: the checkpoint to write." }
+  },
+  details: [
+    "Reads torch.save files (the zip format of PyTorch >= 1.6 and the legacy format of 0.4-1.5) with a",
+    "restricted unpickler that builds tensors, dicts and lists only and refuses every other Python global,",
+    "safetensors files and rstn checkpoints. inspect prints name, dtype and shape per tensor (with --map:",
+    "the rstn parameter each becomes, in rstn's layout). convert writes the mapped tensors as an rstn",
+    "checkpoint for networks.pretrained, e.g.",
+    "  rstn weights convert vgg16.pth --map torchvision-vgg16 --out fcn8s-imagenet.ckpt"
   ].join("\n")
 }
 

@@ -11,6 +11,7 @@
  * `checks.ts`; this file only says what each value may be on its own.
  */
 import * as Schema from "effect/Schema"
+import { WEIGHT_MAPS } from "../ops/weights/map-names.ts"
 
 /** Annotation: how a value is described in "expected ..., got ..." messages. */
 export const ExpectedId: unique symbol = Symbol.for("rstn/dsl/expected")
@@ -165,7 +166,13 @@ export const Network = Schema.Struct({
 export type Network = typeof Network.Type
 
 export const Pretrained = Schema.Struct({
-  file: FilePath.annotations({ description: "A local weights file (the checkpoint format)." }),
+  file: FilePath.annotations({
+    description: "A local weights file: an rstn checkpoint, a torch.save file (.pth/.pt) or safetensors, told apart by content."
+  }),
+  map: Schema.optionalWith(Schema.Literal(...WEIGHT_MAPS), { default: () => "none" as const }).annotations({
+    description:
+      "How the file's names become rstn's: none (as they are), torchvision-vgg16 (VGG16 onto fcn8s/), organseg-fcn8s (the PyTorch port's FCN8s onto fcn8s/), organseg-rstn (its RSTN onto coarse/, fine/, saliency/)."
+  }),
   mappings: Schema.optionalWith(Schema.Array(Schema.Tuple(Schema.String, Schema.String)), { default: () => [] }).annotations({
     description: "[file prefix, model prefix] pairs, e.g. [fcn8s/, coarse/] and [fcn8s/, fine/]."
   }),

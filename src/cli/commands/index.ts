@@ -14,6 +14,7 @@ export const commands: ReadonlyArray<Command> = [
   { spec: Specs.schemaSpec, load: async () => (await import("./schema.ts")).run },
   { spec: Specs.phantomSpec, load: async () => (await import("./phantom.ts")).run },
   { spec: Specs.inspectSpec, load: async () => (await import("./inspect.ts")).run },
+  { spec: Specs.weightsSpec, load: async () => (await import("./weights.ts")).run },
   { spec: Specs.doctorSpec, load: async () => (await import("./doctor.ts")).run },
   { spec: Specs.nodeRunSpec, load: async () => (await import("./node-run.ts")).run }
 ]

@@ -16,6 +16,7 @@ import { CheckpointError, CheckpointMismatchError } from "../../ops/train/checkp
 import type { TrainingDivergedError } from "../../ops/train/trainer.ts"
 import { NiftiError } from "../../ops/nifti/nifti-error.ts"
 import { DicomError } from "../../ops/dicom/dicom-error.ts"
+import { WeightsFileError } from "../../ops/weights/weights-error.ts"
 import { WriteError } from "../atomic-write.ts"
 import { CaseDataError } from "../case-store.ts"
 import { DatasetError } from "../dataset.ts"
@@ -115,7 +116,9 @@ export const classify = (e: unknown): NodeError | undefined => {
   if (e instanceof CaseDataError) return new CaseFailure({ message: e.message, hint: e.hint, caseId: e.caseId, file: e.file })
   if (e instanceof NiftiError || e instanceof DatasetError) return new CaseFailure({ message: e.message, hint: e.hint, file: e.file })
   if (e instanceof DicomError) return new CaseFailure({ message: e.message, hint: e.hint, file: e.dir })
-  if (e instanceof CheckpointError || e instanceof CheckpointMismatchError) return new WeightsFailure({ message: e.message, hint: e.hint, file: e.file })
+  if (e instanceof CheckpointError || e instanceof CheckpointMismatchError || e instanceof WeightsFileError) {
+    return new WeightsFailure({ message: e.message, hint: e.hint, file: e.file })
+  }
   if (e instanceof FileSystemError || e instanceof WriteError) {
     return new StorageFailure({ message: e.message, errno: e.reason, file: e.file, ...(e.hint !== undefined ? { hint: e.hint } : {}) })
   }
@@ -177,6 +180,7 @@ export type KnownError =
   | DatasetError
   | CheckpointError
   | CheckpointMismatchError
+  | WeightsFileError
   | FileSystemError
   | WriteError
   | TrainingDivergedError
