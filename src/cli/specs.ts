@@ -98,6 +98,24 @@ export const planSpec: CommandSpec = {
   details: "A node is cached when its outputs exist under its key (a hash of the configuration it reads and its inputs' keys)."
 }
 
+export const compareSpec: CommandSpec = {
+  name: "compare",
+  summary: "Compare finished runs in the paper's Table 1 layout, paired per case against the first.",
+  positionals: "RUN_DIR...",
+  minPositionals: 1,
+  flags: {
+    json: { kind: "boolean", description: "Print the comparison as one JSON document." },
+    html: { kind: "boolean", description: "Print a self-contained HTML page with the same tables." },
+    out: { kind: "string", placeholder: "FILE", description: "Write the output to FILE (atomically) instead of stdout." }
+  },
+  details: [
+    "One row per run: final DSC mean ± std, max and min; the DSC, average rounds and converged cases at",
+    "every threshold t a run evaluated; the training nodes' time. Runs 2.. are paired per case with the",
+    "first (differences of the final DSC, two-sided Wilcoxon signed-rank p-value). The runs must have been",
+    "tested on the same cases. Reads RUN_DIR/summary.json, cases.json and nodes/train/**/node.json."
+  ].join("\n")
+}
+
 export const validateSpec: CommandSpec = {
   name: "validate",
   summary: "Check pipeline files (schema, extends, overrides, stage order) without running them.",
