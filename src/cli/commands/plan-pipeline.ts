@@ -12,6 +12,6 @@ export const run = makePlanCommand((file, overrides) =>
     // Lists the cases without generating or reading any data.
     const dataset = yield* prepareDataset(pipeline, { generate: false })
     const graph = yield* Either.match(compilePipeline(pipeline, dataset), { onLeft: Effect.fail, onRight: Effect.succeed })
-    return { graph, runDir: pipeline.run.dir, executor: describeExecutor(pipeline.run.executor) }
+    return { graph, runDir: pipeline.run.dir, executor: describeExecutor(pipeline.run.executor), store: pipeline.run.store }
   })
 )
