@@ -7,6 +7,7 @@ export const commands: ReadonlyArray<Command> = [
   { spec: Specs.resumeSpec, load: async () => (await import("./resume.ts")).run },
   { spec: Specs.statusSpec, load: async () => (await import("./status.ts")).run },
   { spec: Specs.watchSpec, load: async () => (await import("./watch.ts")).run },
+  { spec: Specs.sweepSpec, load: async () => (await import("./sweep.ts")).run },
   { spec: Specs.compareSpec, load: async () => (await import("./compare.ts")).run },
   { spec: Specs.planSpec, load: async () => (await import("./plan-pipeline.ts")).run },
   { spec: Specs.validateSpec, load: async () => (await import("./validate.ts")).run },
