@@ -6,6 +6,7 @@
  * computes, each node once. Reads only; runs and writes nothing.
  */
 import { Effect, Either, Option } from "effect"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import type { ResolvedSweep } from "../dsl/load-sweep.ts"
 import { ArtifactStore } from "./artifact-store.ts"
@@ -99,7 +100,7 @@ export const formatSweepPlan = (plan: SweepPlan): string => {
     const cached = r.entries.filter((e) => e.status === "cached").length
     const own = r.entries.filter((e) => e.status === "new" || e.status === "rerun").length
     const sh = r.entries.filter((e) => e.status === "shared").length
-    lines.push(`run ${i + 1}/${plan.runs.length} ${r.name} in ${displayDir(r.runDir)} (${r.describe.join(", ")}): ${r.entries.length} nodes, ${cached} cached, ${sh} shared, ${own} to compute`)
+    lines.push(`run ${i + 1}/${plan.runs.length} ${r.name} in ${displayDir(r.runDir)} (${r.describe.map(short).join(", ")}): ${r.entries.length} nodes, ${cached} cached, ${sh} shared, ${own} to compute`)
     for (const g of GROUPS) {
       const these = r.entries.filter((e) => e.group === g)
       if (these.length > 0) lines.push(groupLine(g, these))
@@ -112,7 +113,11 @@ export const formatSweepPlan = (plan: SweepPlan): string => {
   return lines.join("\n")
 }
 
+/** A run's value as the plan's header shows it: long values (a list of layers) cut short; --json has them whole. */
+const short = (assignment: string): string => (assignment.length <= 60 ? assignment : `${assignment.slice(0, 57)}...`)
+
 const finishedNodesText = (plan: SweepPlan): string => {
+  if (!fs.existsSync(plan.baseRunDir)) return "not run, nothing to share"
   const used = new Set(plan.runs.flatMap((r) => r.entries.flatMap((e) => (e.status === "shared" && e.from === plan.baseRunDir ? [e.key] : []))))
   return used.size === 0 ? "nothing of it is shared" : `${used.size} of its finished nodes are shared`
 }
