@@ -61,6 +61,8 @@ export interface RunRequest {
   readonly fileSystem?: Layer.Layer<FileSystem>
   /** The Slurm commands of `run.executor.kind: slurm` (tests pass `Slurm.Test`); default the real ones. */
   readonly slurm?: Layer.Layer<Slurm>
+  /** Print summary.md at the end (default); a sweep prints one comparison of its runs instead. */
+  readonly printSummary?: boolean
 }
 
 export const runPipeline = (req: RunRequest) =>
@@ -146,7 +148,9 @@ export const runPipeline = (req: RunRequest) =>
     )
 
     const summary = path.join(runDir, "summary.md")
-    if (result.status === "done" && fs.existsSync(summary)) {
+    if (result.status === "done" && req.printSummary === false) {
+      out(`run directory: ${displayDir(runDir)} (summary.md, summary.json, cases.csv, predictions/)`)
+    } else if (result.status === "done" && fs.existsSync(summary)) {
       out("")
       out(fs.readFileSync(summary, "utf8").trimEnd())
       out("")

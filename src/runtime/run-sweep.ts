@@ -76,6 +76,7 @@ export const runSweep = (req: SweepRequest) =>
         overrides: [...req.overrides, ...r.describe],
         pipeline: r.pipeline,
         out,
+        printSummary: false,
         ...req.runOptions
       })
       worst = Math.max(worst, code)

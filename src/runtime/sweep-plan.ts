@@ -108,7 +108,7 @@ export const formatSweepPlan = (plan: SweepPlan): string => {
   })
   lines.push(
     `the sweep: ${all.length} nodes in ${plan.runs.length} runs; ${toCompute.length} to compute, ${shared.length} shared, ${all.length - toCompute.length - shared.length} cached; ` +
-      `training: ${trainingToCompute} of ${training.length} nodes to train${trainingToCompute === 0 && training.length > 0 ? " (every network is shared)" : ""}`
+      `training: ${trainingToCompute} of ${training.length} nodes to train${trainingToCompute === 0 && training.length > 0 ? " (every trained network is reused)" : ""}`
   )
   return lines.join("\n")
 }

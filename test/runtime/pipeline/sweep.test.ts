@@ -58,7 +58,7 @@ describe("a sweep over t after one run", () => {
     }
     const text = formatSweepPlan(plan)
     expect(text).toContain(`  training    3 shared (computed by ${tiny.runDir})`)
-    expect(text).toMatch(/the sweep: \d+ nodes in 4 runs; 8 to compute, \d+ shared, 0 cached; training: 0 of 12 nodes to train \(every network is shared\)$/)
+    expect(text).toMatch(/the sweep: \d+ nodes in 4 runs; 8 to compute, \d+ shared, 0 cached; training: 0 of 12 nodes to train \(every trained network is reused\)$/)
   })
 
   it("runs four runs that take every trained network from the store: no training node computes, for no time", () => {
