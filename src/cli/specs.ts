@@ -13,6 +13,13 @@ import type { CommandSpec } from "./args.ts"
 const setFlag = (example: string) =>
   ({ kind: "string", multiple: true, placeholder: "PATH=VALUE", description: `Override a pipeline key, e.g. ${example}.` }) as const
 
+const gridFlag = {
+  kind: "string",
+  multiple: true,
+  placeholder: "PATH=[a,b]",
+  description: "A sweep axis: one run per value, e.g. 'test.stages[2].converge-until.threshold=[0.95,0.99]'."
+} as const
+
 const tuiFlag = {
   kind: "boolean",
   default: true,
@@ -111,9 +118,57 @@ export const planSpec: CommandSpec = {
   flags: {
     set: setFlag("training.batch-size=4"),
     "run-dir": { kind: "string", placeholder: "DIR", description: "Plan against this run directory instead of the pipeline's run.dir." },
+    grid: gridFlag,
     json: { kind: "boolean", description: "Print the plan as JSON." }
   },
-  details: "A node is cached when its outputs exist under its key (a hash of the configuration it reads and its inputs' keys)."
+  details: [
+    "A node is cached when its outputs exist under its key (a hash of the configuration it reads and its inputs' keys).",
+    "On a sweep (a file with a sweep: section, or --grid): each run's nodes by group, and which are shared,",
+    "i.e. taken finished from the store, the file's own run or an earlier run of the sweep instead of computed."
+  ].join("\n")
+}
+
+export const sweepSpec: CommandSpec = {
+  name: "sweep",
+  summary: "Run every combination of a sweep, computing each shared node once, then compare the runs.",
+  positionals: "FILE",
+  minPositionals: 1,
+  maxPositionals: 1,
+  flags: {
+    grid: gridFlag,
+    set: setFlag("training.batch-size=4"),
+    backend: {
+      kind: "string",
+      placeholder: "NAME",
+      choices: backendChoices,
+      description: `Tensor backend of every run: ${backendChoices.join(", ")} (the pipeline's run.backend).`
+    }
+  },
+  details: [
+    "The runs are the file's sweep: section (variants times grid) and the --grid axes, each in the run directory",
+    "<run.dir>-<values>, one after another with plain log lines. They share the store .rstn-store beside their",
+    "directories (run.store), into which the file's own finished run is filed first: a node with the same key runs",
+    "once, so a sweep over test settings trains nothing after one run. `rstn plan FILE` shows what is shared.",
+    "Ends with `rstn compare` of the finished runs, in the order of the sweep."
+  ].join("\n")
+}
+
+export const compareSpec: CommandSpec = {
+  name: "compare",
+  summary: "Compare finished runs in the paper's Table 1 layout, paired per case against the first.",
+  positionals: "RUN_DIR...",
+  minPositionals: 1,
+  flags: {
+    json: { kind: "boolean", description: "Print the comparison as one JSON document." },
+    html: { kind: "boolean", description: "Print a self-contained HTML page with the same tables." },
+    out: { kind: "string", placeholder: "FILE", description: "Write the output to FILE (atomically) instead of stdout." }
+  },
+  details: [
+    "One row per run: final DSC mean ± std, max and min; the DSC, average rounds and converged cases at",
+    "every threshold t a run evaluated; the training nodes' time. Runs 2.. are paired per case with the",
+    "first (differences of the final DSC, two-sided Wilcoxon signed-rank p-value). The runs must have been",
+    "tested on the same cases. Reads RUN_DIR/summary.json, cases.json and nodes/train/**/node.json."
+  ].join("\n")
 }
 
 export const validateSpec: CommandSpec = {

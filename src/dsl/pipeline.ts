@@ -590,6 +590,10 @@ export const Run = Schema.Struct({
   dir: Schema.optionalWith(FilePath, { default: () => "runs/{name}" }).annotations({
     description: "Run directory, relative to where rstn runs; {name} is replaced by the pipeline's name."
   }),
+  store: Schema.optional(FilePath).annotations({
+    description:
+      "The store of finished nodes that runs share, so a node with the same key (the same configuration and inputs) runs once: auto = .rstn-store beside the run directory (shared by every run under the same runs root), none = no sharing, or a directory (relative to where rstn runs). Absent: none for rstn run, auto for the runs of rstn sweep."
+  }),
   executor: Schema.optionalWith(Executor, { default: () => ({ kind: "local" as const, workers: 1 }) }).annotations({
     description: "Where nodes run: local worker processes, or Slurm batch jobs on a cluster sharing the run directory."
   }),

@@ -333,7 +333,7 @@ const cases: ReadonlyArray<Case> = [
     name: "__proto__ does not supply a missing name",
     files: "__proto__: { name: x }\ndataset:\n  source: { kind: phantom, dir: data }\n",
     expected: [
-      "p.yaml:1:1: unknown key '__proto__' (known keys: name, seed, dataset, views, slice-thickness, networks, saliency, crop, training, test, evaluation, run, extends, set)",
+      "p.yaml:1:1: unknown key '__proto__' (known keys: name, seed, dataset, views, slice-thickness, networks, saliency, crop, training, test, evaluation, run, extends, set, sweep)",
       "p.yaml:1:1: missing key 'name'"
     ]
   },
@@ -350,8 +350,8 @@ const cases: ReadonlyArray<Case> = [
     files: HEAD,
     set: ["__proto__.name=x", "toString=1"],
     expected: [
-      "--set __proto__.name=x:1:7: unknown key '__proto__' (known keys: name, seed, dataset, views, slice-thickness, networks, saliency, crop, training, test, evaluation, run, extends, set)",
-      "--set toString=1:1:7: unknown key 'toString' (known keys: name, seed, dataset, views, slice-thickness, networks, saliency, crop, training, test, evaluation, run, extends, set)"
+      "--set __proto__.name=x:1:7: unknown key '__proto__' (known keys: name, seed, dataset, views, slice-thickness, networks, saliency, crop, training, test, evaluation, run, extends, set, sweep)",
+      "--set toString=1:1:7: unknown key 'toString' (known keys: name, seed, dataset, views, slice-thickness, networks, saliency, crop, training, test, evaluation, run, extends, set, sweep)"
     ]
   },
   {

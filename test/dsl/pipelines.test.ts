@@ -8,6 +8,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { loadPipeline, type ResolvedPipeline } from "../../src/dsl/load.ts"
+import { loadSweep } from "../../src/dsl/load-sweep.ts"
 import type { Pipeline } from "../../src/dsl/pipeline.ts"
 
 const dir = path.resolve(import.meta.dirname, "../../pipelines")
@@ -43,6 +44,7 @@ describe("pipelines/", () => {
         "oracle-weak.yaml",
         "rstn-best.yaml",
         "stage-wise.yaml",
+        "table1.sweep.yaml",
         "two-layer.yaml"
       ].sort()
     )
@@ -50,7 +52,7 @@ describe("pipelines/", () => {
 
   it.each(files)("%s is valid and has its own name and run directory", async (file) => {
     const r = await load(file)
-    expect(r.pipeline.name).toBe(file.replace(/\.yaml$/, ""))
+    expect(r.pipeline.name).toBe(file.replace(/(\.sweep)?\.yaml$/, ""))
     expect(r.pipeline.run.dir).toBe(path.resolve(`runs/${r.pipeline.name}`))
   })
 
@@ -202,5 +204,24 @@ describe("pipelines/", () => {
     expect([sw.dataset, sw.networks, sw.views]).toEqual([demo.dataset, demo.networks, demo.views])
     const total = demo.training.phases.reduce((n, ph) => n + (ph.iterations ?? 0), 0)
     expect(sw.training.phases.map((ph) => [ph.name, ph.iterations])).toEqual([["coarse", total], ["fine", total]])
+  })
+
+  it("table1.sweep runs each Table 1 row on the demo: the demo with the saliency, noisy phase and test weights of the row's own file", async () => {
+    const demo = (await load("demo.yaml")).pipeline
+    const sweep = await Effect.runPromise(loadSweep(path.join(dir, "table1.sweep.yaml"), []))
+    const rows = ["kernel-1x1", "kernel-3x3", "kernel-5x5", "two-layer", "noisy-fine-tune"]
+    expect(sweep.runs.map((r) => r.slug)).toEqual(rows)
+    for (const [i, row] of rows.entries()) {
+      const run = sweep.runs[i]!.pipeline
+      const paper = (await load(`${row}.yaml`)).pipeline
+      expect([run.name, run.run.dir, run.run.store]).toEqual([`table1-${row}`, path.resolve(`runs/table1-${row}`), "auto"])
+      expect(run.saliency).toEqual(paper.saliency)
+      const changed = ["name", "run", "saliency", "training.noisyFineTune", "test"]
+      expect(without(run, ...changed)).toEqual(without(demo, ...changed))
+      const weights = (p: Pipeline) => JSON.stringify(p.test.stages).match(/"weights":"\w+"/g)
+      expect(weights(run)).toEqual(weights(paper))
+      expect(run.training.noisyFineTune === null).toBe(paper.training.noisyFineTune === null)
+    }
+    expect(sweep.runs[4]!.pipeline.training.noisyFineTune).toEqual({ iterations: 300, lr: 1e-4 })
   })
 })
