@@ -159,8 +159,11 @@ export const listInputs = (inputs: ReadonlyArray<string>): { readonly cases: Rea
   return { cases, errors }
 }
 
-/** The pipeline's keys a prediction may change: the test, and how it computes. Training keys made the weights. */
-const PREDICT_KEYS = ["test", "run.backend", "run.threads", "run.max-voxels"]
+/**
+ * The pipeline's keys a prediction may change: the test, and how it computes (evaluation.oracle
+ * goes with an oracle test stage, which is then refused by name). Training keys made the weights.
+ */
+const PREDICT_KEYS = ["test", "evaluation.oracle", "run.backend", "run.threads", "run.max-voxels"]
 
 /** The model's pipeline with `--set` overrides of its test, checked as `rstn validate` checks a file. */
 export const withOverrides = (model: TrainedModel, overrides: ReadonlyArray<string>): Effect.Effect<Pipeline, unknown> =>
@@ -174,7 +177,7 @@ export const withOverrides = (model: TrainedModel, overrides: ReadonlyArray<stri
         return yield* new PredictError({
           file: `--set ${flag}`,
           reason: `${parsed.right.path[0]} cannot change at prediction: the networks were trained with it`,
-          hint: "prediction takes --set on test.* (the stages, t, the rounds), run.backend, run.threads and run.max-voxels"
+          hint: "prediction takes --set on test.* (the stages, t, the rounds), evaluation.oracle, run.backend, run.threads and run.max-voxels"
         })
       }
     }
