@@ -1,9 +1,9 @@
 /**
  * `rstn predict`'s time per case, and where it goes: reading the scan, each view's coarse pass,
  * each round of the converge loop, writing the mask. The model is a model file (the portable
- * path), exported from a run this bench trains first: the tiny test pipeline's networks at three
- * views, its fuse stages at 0.1 so the barely trained networks give masks and the loop runs
- * rounds. The first case also loads the networks; the later ones show the steady state.
+ * path), exported from a run this bench trains first: the tests' long-tiny pipeline at three
+ * views (its fuse stages at 0.1, so the barely trained networks give masks and the loop runs
+ * rounds). The first case also loads the networks; the later ones show the steady state.
  *
  * RSTN_BENCH_PREDICT_MODEL=<run dir or model file> and RSTN_BENCH_PREDICT_IMAGES=<dir> time a
  * real model on real scans instead (nothing is trained then). Prints one JSON object.
@@ -17,43 +17,16 @@ import { exportModel } from "../src/runtime/predict/export.ts"
 import { predict, type PredictionRecord, recordFile } from "../src/runtime/predict/predict.ts"
 import { openTrainedModel } from "../src/runtime/predict/trained-model.ts"
 import { runPipeline } from "../src/runtime/run-pipeline.ts"
+import { longTinyYaml } from "../test/runtime/pipeline/long-tiny.ts"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rstn-predict-bench-"))
 
-const yaml = (data: string, run: string) => `
-name: predict-bench
-seed: 3
-dataset:
-  source: { kind: phantom, dir: ${JSON.stringify(data)}, cases: 4, size: small, seed: 11 }
-  folds: 2
-  fold: [0]
-views: [X, Y, Z]
-networks:
-  coarse: { width: 0.0625, blocks: 3, norm: batch, dropout: 0 }
-  fine: { width: 0.0625, blocks: 3, norm: batch, dropout: 0 }
-crop: { margin: 5 }
-training:
-  optimizer: { kind: adam, lr: 3.0e-3 }
-  phases:
-    - { name: S, crop-from: label, saliency: false, iterations: 6 }
-    - { name: I, crop-from: label, saliency: true, iterations: 6 }
-    - { name: J, crop-from: coarse, saliency: true, iterations: 12 }
-  batch-size: 2
-test:
-  stages:
-    - coarse
-    - fuse: { threshold: 0.1, components: all }
-    - converge-until:
-        threshold: 0.95
-        max-rounds: 6
-        body:
-          - saliency-transform
-          - crop: { by: previous-mask, margin: 5 }
-          - fine
-          - fuse: { threshold: 0.1, components: all }
-run:
-  dir: ${JSON.stringify(run)}
-`
+/** The tests' long-tiny pipeline (fuse at 0.1, up to 6 rounds) at three views, stopping at t = 0.95. */
+const yaml = (data: string, run: string): string => {
+  const y = longTinyYaml(data, run)
+  if (!y.includes("views: [Z]") || !y.includes("threshold: 0.99")) throw new Error("the long-tiny pipeline changed: update bench/predict.bench.ts")
+  return y.replace("views: [Z]", "views: [X, Y, Z]").replace("threshold: 0.99", "threshold: 0.95")
+}
 
 const ms = (t: number) => Math.round(performance.now() - t)
 const median = (xs: ReadonlyArray<number>): number => {

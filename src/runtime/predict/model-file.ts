@@ -28,26 +28,16 @@
  * A damaged file (truncated, a flipped byte) fails a checksum and says which part; a file of
  * another kind (a NIfTI image, a training checkpoint) is named as what it is.
  */
-import { Data, Either, ParseResult, Schema } from "effect"
+import { Either, ParseResult, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { Pipeline, View } from "../../dsl/pipeline.ts"
 import { isGzip } from "../../ops/nifti/index.ts"
 import { CHECKPOINT_MAGIC } from "../../ops/train/checkpoint.ts"
+import { ModelFileError } from "./errors.ts"
 
 export const MODEL_MAGIC = "RSTNMODL"
 export const MODEL_VERSION = 1
 const PREFIX = 44
-
-/** The model file cannot be used: not one, damaged, or of another version. */
-export class ModelFileError extends Data.TaggedError("ModelFileError")<{
-  readonly file: string
-  readonly reason: string
-  readonly hint: string
-}> {
-  override get message(): string {
-    return `${this.file}: ${this.reason}`
-  }
-}
 
 export const WeightEntry = Schema.Struct({
   fold: Schema.Int.pipe(Schema.nonNegative()),

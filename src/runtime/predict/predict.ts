@@ -11,7 +11,7 @@
  * atomically and its JSON last, so a rerun skips exactly the finished cases. A case that cannot
  * be predicted (not NIfTI, 4D, an orientation no axis permutation matches) fails alone, named.
  */
-import { Clock, Data, Effect, Either, Schema, type Scope } from "effect"
+import { Clock, Effect, Either, Schema, type Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { resolvePipelineText } from "../../dsl/load.ts"
@@ -32,30 +32,9 @@ import { COARSE_BATCH } from "../nodes/coarse.ts"
 import { convergeThreshold } from "../nodes/test-case.ts"
 import { hasSaliencyStage, labelStages, meanOfMaps, runTestLoop } from "../nodes/test-loop.ts"
 import { loadModel } from "../nodes/test-model.ts"
+import { PredictError, PredictInputError } from "./errors.ts"
 import type { PredictEvent } from "./events.ts"
 import type { StageWeights, TrainedModel } from "./trained-model.ts"
-
-/** The prediction as a whole cannot start: the model's test needs labels, a fold is not trained, a bad --set. */
-export class PredictError extends Data.TaggedError("PredictError")<{
-  readonly file: string
-  readonly reason: string
-  readonly hint: string
-}> {
-  override get message(): string {
-    return `${this.file}: ${this.reason}`
-  }
-}
-
-/** One scan cannot be predicted; the others go on. */
-export class PredictInputError extends Data.TaggedError("PredictInputError")<{
-  readonly file: string
-  readonly reason: string
-  readonly hint: string
-}> {
-  override get message(): string {
-    return `${this.file}: ${this.reason}`
-  }
-}
 
 export const RoundTiming = Schema.Struct({
   round: Schema.Int,

@@ -5,7 +5,7 @@
  * same thing: the pipeline, the folds that hold every network the test reads, the orientation of
  * the training images, and the weights of each (fold, view, phase, stage).
  */
-import { Data, Effect, Either, Option } from "effect"
+import { Effect, Either, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { Pipeline, Stage } from "../../dsl/pipeline.ts"
@@ -20,18 +20,8 @@ import { readInputWeights } from "../nodes/input-weights.ts"
 import type { WeightSource } from "../nodes/test-model.ts"
 import { prepareDataset } from "../pipeline-dataset.ts"
 import { readRunRecord } from "../run-record.ts"
-import { decodeModelFile, entryBytes, ModelFileError } from "./model-file.ts"
-
-/** The run directory or model file cannot give what prediction needs. */
-export class TrainedModelError extends Data.TaggedError("TrainedModelError")<{
-  readonly file: string
-  readonly reason: string
-  readonly hint: string
-}> {
-  override get message(): string {
-    return `${this.file}: ${this.reason}`
-  }
-}
+import { ModelFileError, TrainedModelError } from "./errors.ts"
+import { decodeModelFile, entryBytes } from "./model-file.ts"
 
 export type TestStage = "coarse" | "fine"
 
