@@ -5,6 +5,7 @@
 import "../react-production.ts"
 import { render } from "ink"
 import { useEffect, useState } from "react"
+import { useTerminalSize } from "../use-terminal-size.ts"
 import type { PredictEvent } from "../../src/runtime/predict/events.ts"
 import { initialPredictState, reducePredict, type PredictState } from "./predict-state.ts"
 import { PredictView } from "./predict-view.tsx"
@@ -16,8 +17,10 @@ export interface PredictUi {
 
 type Listener = (s: PredictState) => void
 
-const App = ({ subscribe, columns }: { readonly subscribe: (l: Listener) => () => void; readonly columns: number }) => {
+const App = ({ subscribe }: { readonly subscribe: (l: Listener) => () => void }) => {
   const [state, setState] = useState(initialPredictState)
+  // A terminal that reports no width (0) gets 80 columns, and a resize redraws.
+  const { columns } = useTerminalSize()
   useEffect(() => subscribe(setState), [subscribe])
   return <PredictView state={state} columns={columns} />
 }
@@ -30,7 +33,7 @@ export const mountPredictUi = (stdout: NodeJS.WriteStream = process.stdout): Pre
     l(state)
     return () => void listeners.delete(l)
   }
-  const instance = render(<App subscribe={subscribe} columns={stdout.columns ?? 80} />, { stdout, exitOnCtrlC: true, patchConsole: true })
+  const instance = render(<App subscribe={subscribe} />, { stdout, exitOnCtrlC: true, patchConsole: true })
   return {
     publish: (e) => {
       state = reducePredict(state, e)
