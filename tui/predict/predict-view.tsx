@@ -59,6 +59,7 @@ export const PredictView = ({ state, columns }: { readonly state: PredictState; 
       ) : null}
       {state.summary ? (
         <Text>
+          {state.summary.interrupted ? <Text color="yellow">interrupted: the same command continues. </Text> : null}
           {state.summary.done} predicted, {state.summary.skipped} skipped, <Text color={state.summary.failed > 0 ? "red" : undefined}>{state.summary.failed} failed</Text> in{" "}
           {duration(state.summary.ms)}
         </Text>

@@ -1,5 +1,5 @@
 /** `rstn predict RUN_DIR_OR_MODEL -i IMAGE... -o DIR`: masks of unlabelled scans. */
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
 import { predictLine } from "../../runtime/predict/events.ts"
 import { predict } from "../../runtime/predict/predict.ts"
 import { openTrainedModel } from "../../runtime/predict/trained-model.ts"
@@ -19,7 +19,7 @@ export const run: Run = (args) =>
     const model = yield* openTrainedModel(args.positionals[0]!)
     const tty = booleanFlag(args, "tui") && process.stdout.isTTY === true
     const ui = tty ? (yield* Effect.promise(() => import("../../../tui/predict/mount-predict-ui.tsx"))).mountPredictUi() : null
-    const code = yield* predict({
+    const prediction = predict({
       model,
       inputs,
       outDir: out,
@@ -36,5 +36,18 @@ export const run: Run = (args) =>
               if (line !== null) process.stdout.write(`${line}\n`)
             }
     }).pipe(Effect.ensuring(ui === null ? Effect.void : Effect.promise(() => ui.finish())))
-    return code
+    // Ctrl-C and SIGTERM stop at the next safe point (between batches, views and rounds) and say
+    // how to continue, rather than ending the process at once (main.ts leaves them to us then).
+    const fiber = yield* Effect.fork(prediction)
+    const stop = () => void Effect.runFork(Fiber.interrupt(fiber))
+    process.on("SIGINT", stop)
+    process.on("SIGTERM", stop)
+    return yield* Fiber.join(fiber).pipe(
+      Effect.ensuring(
+        Effect.sync(() => {
+          process.off("SIGINT", stop)
+          process.off("SIGTERM", stop)
+        })
+      )
+    )
   })

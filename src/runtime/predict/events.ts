@@ -31,7 +31,15 @@ export type PredictEvent =
   | { readonly _tag: "case-skipped"; readonly id: string; readonly file: string }
   /** `id` is null for an input that gave no case (an empty directory). */
   | { readonly _tag: "case-failed"; readonly id: string | null; readonly file: string; readonly message: string }
-  | { readonly _tag: "predict-finished"; readonly done: number; readonly skipped: number; readonly failed: number; readonly ms: number }
+  | {
+      readonly _tag: "predict-finished"
+      readonly done: number
+      readonly skipped: number
+      readonly failed: number
+      readonly ms: number
+      /** Stopped by Ctrl-C or SIGTERM: the same command continues. */
+      readonly interrupted: boolean
+    }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
 
@@ -53,6 +61,8 @@ export const predictLine = (e: PredictEvent): string | null => {
     case "case-failed":
       return `${e.id ?? "input"}: failed: ${e.message}`
     case "predict-finished":
-      return `predict: ${e.done} predicted, ${e.skipped} skipped, ${e.failed} failed in ${seconds(e.ms)}`
+      return `predict: ${e.interrupted ? "interrupted after " : ""}${e.done} predicted, ${e.skipped} skipped, ${e.failed} failed in ${seconds(e.ms)}${
+        e.interrupted ? "; the same command continues (finished cases are skipped)" : ""
+      }`
   }
 }

@@ -388,7 +388,14 @@ export const predict = (req: PredictRequest) =>
           }),
         { discard: true }
       )
+    ).pipe(
+      // Ctrl-C: the case running leaves no file (each is written atomically, its JSON last), so the same command continues.
+      Effect.onInterrupt(() =>
+        Effect.flatMap(Clock.currentTimeMillis, (at) =>
+          Effect.sync(() => req.onEvent({ _tag: "predict-finished", done, skipped, failed, ms: at - start, interrupted: true }))
+        )
+      )
     )
-    req.onEvent({ _tag: "predict-finished", done, skipped, failed, ms: (yield* Clock.currentTimeMillis) - start })
+    req.onEvent({ _tag: "predict-finished", done, skipped, failed, ms: (yield* Clock.currentTimeMillis) - start, interrupted: false })
     return failed > 0 ? 1 : 0
   })

@@ -18,7 +18,7 @@ import { axisCodes, reorient, reorientation } from "../../../src/ops/orientation
 import type { Shape3 } from "../../../src/ops/volume.ts"
 import { runPipeline } from "../../../src/runtime/run-pipeline.ts"
 import { buildNifti } from "../../ops/nifti/build-nifti.ts"
-import { runRstn } from "../pipeline/child-run.ts"
+import { runRstn, startRstn, waitFor } from "../pipeline/child-run.ts"
 import { longTinyYaml } from "../pipeline/long-tiny.ts"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rstn-predict-"))
@@ -231,6 +231,27 @@ describe("rstn predict and rstn export on a tiny 2-fold run", () => {
     expect(forced.output).toContain("1 predicted, 0 skipped, 0 failed")
     expect(voxels(mask)).toEqual(voxels(c.mask))
   }, 180_000)
+
+  it("stops on Ctrl-C with exit 130 and no partial file, and the same command continues", async () => {
+    const scans = fresh("scans")
+    for (const fold of [0, 1]) fs.copyFileSync(testCase(fold).image, path.join(scans, `${testCase(fold).id}.nii.gz`))
+    const out = path.join(scans, "out")
+    const args = ["predict", runDir, "-i", scans, "-o", out, "--no-tui"]
+    const child = startRstn(args)
+    // In the middle of the second case's rounds: the first one is finished.
+    await waitFor("the second case's first round", () => (/\n {2}\S+: round 1 .*\n(.|\n)*\n {2}\S+: round 1 /.test(child.output()) ? true : undefined), { child })
+    child.process.kill("SIGINT")
+    const { code } = await child.exited
+    expect(code, child.output()).toBe(130)
+    expect(child.output()).toMatch(/predict: interrupted after 1 predicted, .*; the same command continues/)
+    const first = [testCase(0).id, testCase(1).id].sort()[0]!
+    expect(fs.readdirSync(out).sort()).toEqual([`${first}.json`, `${first}.nii.gz`])
+
+    const again = await runRstn(args)
+    expect(again.code, again.output).toBe(0)
+    expect(again.output).toContain("1 predicted, 1 skipped, 0 failed")
+    expect(fs.readdirSync(out)).toHaveLength(4)
+  }, 120_000)
 
   it("refuses an oracle test, an untrained fold and a --set of a training key before reading any scan", async () => {
     const c = testCase(0)
