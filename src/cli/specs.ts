@@ -210,6 +210,7 @@ export const predictSpec: CommandSpec = {
     "stored in another axis order or direction than the training images is read through the exact",
     "axis permutation and flips its affine gives, and its mask written back on its own grid. A case",
     "that fails (not NIfTI, 4D, oblique) is reported and the others go on; exit code 1 if any did.",
+    "Finished cases (mask and JSON written) are skipped, so after Ctrl-C the same command continues.",
     "--set takes test.* (stages, t, rounds), evaluation.oracle and run.backend/threads/max-voxels keys."
   ].join("\n")
 }
