@@ -253,9 +253,70 @@ export const phantomSpec: CommandSpec = {
   ].join("\n")
 }
 
+export const predictSpec: CommandSpec = {
+  name: "predict",
+  summary: "Segment new scans with a run's trained networks or a model file (no labels needed).",
+  positionals: "RUN_DIR_OR_MODEL",
+  minPositionals: 1,
+  maxPositionals: 1,
+  flags: {
+    input: {
+      kind: "string",
+      short: "i",
+      multiple: true,
+      greedy: true,
+      placeholder: "IMAGE_OR_DIR",
+      description: "Scans to segment: .nii/.nii.gz files, or directories of them (required)."
+    },
+    out: { kind: "string", short: "o", placeholder: "DIR", description: "Where to write DIR/<id>.nii.gz and DIR/<id>.json (required)." },
+    fold: { kind: "number", integer: true, placeholder: "N", description: "Use the networks of fold N only." },
+    folds: {
+      kind: "string",
+      placeholder: "all",
+      choices: ["all"],
+      description: "Average the probability maps of every trained fold, view by view, before each threshold (the default)."
+    },
+    set: setFlag("test.stages[2].converge-until.threshold=0.95"),
+    force: { kind: "boolean", description: "Predict cases again whose mask and JSON exist (they are skipped otherwise)." },
+    "save-probabilities": { kind: "boolean", description: "Also write DIR/<id>.probability.nii.gz, the fused score map (float32)." },
+    backend: {
+      kind: "string",
+      placeholder: "NAME",
+      choices: backendChoices,
+      description: `Tensor backend: ${backendChoices.join(", ")} (the pipeline's run.backend).`
+    },
+    tui: tuiFlag
+  },
+  details: [
+    "Runs the pipeline's own test stages on each scan: coarse, fuse, then rounds until the",
+    "inter-iteration DSC reaches t. Masks keep the scan's grid (dims, affine, qform/sform). A scan",
+    "stored in another axis order or direction than the training images is read through the exact",
+    "axis permutation and flips its affine gives, and its mask written back on its own grid. A case",
+    "that fails (not NIfTI, 4D, oblique) is reported and the others go on; exit code 1 if any did.",
+    "Finished cases (mask and JSON written) are skipped, so after Ctrl-C the same command continues.",
+    "--set takes test.* (stages, t, rounds), evaluation.oracle and run.backend/threads/max-voxels keys."
+  ].join("\n")
+}
+
+export const exportSpec: CommandSpec = {
+  name: "export",
+  summary: "Pack a run's trained networks and test configuration into one portable model file.",
+  positionals: "RUN_DIR",
+  minPositionals: 1,
+  maxPositionals: 1,
+  flags: {
+    out: { kind: "string", short: "o", placeholder: "FILE", description: "The model file to write, e.g. model.rstn (required)." }
+  },
+  details: [
+    "The file holds the resolved pipeline, the weights of every view, phase and trained fold the",
+    "test reads, the intensity window and the training images' orientation, with SHA-256 checksums.",
+    "`rstn predict FILE -i ... -o ...` needs nothing else; `rstn inspect FILE` describes it."
+  ].join("\n")
+}
+
 export const inspectSpec: CommandSpec = {
   name: "inspect",
-  summary: "Show what rstn reads from NIfTI files or DICOM series: header, geometry, value range (JSON lines).",
+  summary: "Show what rstn reads from NIfTI files, DICOM series or model files: header, geometry, value range (JSON lines).",
   positionals: "FILE|DIR...",
   minPositionals: 1,
   flags: {
@@ -275,7 +336,8 @@ export const inspectSpec: CommandSpec = {
     "and counted in nan_count). A directory is read as one DICOM series (its subdirectories too) and prints",
     "the same keys as its NIfTI twin: version \"dicom\", the stored pixel type as datatype, the rescale as",
     "scl_slope/scl_inter, the affine in NIfTI's RAS convention, plus series_instance_uid, files and",
-    "transfer_syntax. Exit code 1 if any file could not be read."
+    "transfer_syntax. A model file (rstn export) shows its pipeline, folds, views, window, orientation,",
+    "test stages and weights, after checking its checksums. Exit code 1 if any file could not be read."
   ].join("\n")
 }
 

@@ -7,11 +7,14 @@
  * exit code is 1 if any file failed.
  */
 import { Effect, Either } from "effect"
+import * as fs from "node:fs"
 import type { DicomError, DicomSeries } from "../../ops/dicom/index.ts"
 import type { NiftiError, NiftiImage } from "../../ops/nifti/index.ts"
 import type { VoxelArray } from "../../ops/volume.ts"
 import { isDirectory, readDicomSeries } from "../../runtime/dicom-series.ts"
 import { readNiftiFile } from "../../runtime/nifti-file.ts"
+import { ModelFileError } from "../../runtime/predict/errors.ts"
+import { decodeModelFile, describeModel, isModelFile } from "../../runtime/predict/model-file.ts"
 import { numberFlag } from "../args.ts"
 import type { Run } from "../command.ts"
 import { renderError } from "../render-error.ts"
@@ -107,6 +110,44 @@ export interface InspectOutput {
   readonly stderr: (line: string) => void
 }
 
+/**
+ * The first bytes of a regular file, or none when it is something else or cannot be read (the
+ * NIfTI reader then says why). Non-blocking, and only regular files are read: opening a FIFO would
+ * wait for a writer, and a device may never end.
+ */
+const head = (file: string): Uint8Array => {
+  try {
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)
+    try {
+      if (!fs.fstatSync(fd).isFile()) return new Uint8Array(0)
+      const bytes = new Uint8Array(8)
+      return bytes.subarray(0, fs.readSync(fd, bytes, 0, 8, 0))
+    } finally {
+      fs.closeSync(fd)
+    }
+  } catch {
+    return new Uint8Array(0)
+  }
+}
+
+/** A model file (`rstn export`): its description, after every checksum is checked. */
+const inspectModel = (file: string, out: InspectOutput): Effect.Effect<boolean> =>
+  Effect.sync(() => {
+    const decoded = Either.flatMap(
+      Either.try({
+        try: () => new Uint8Array(fs.readFileSync(file)),
+        catch: (e) => new ModelFileError({ file, reason: `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, hint: "check the file's permissions" })
+      }),
+      (bytes) => Either.map(decodeModelFile(bytes, file), (m) => describeModel(file, bytes.length, m))
+    )
+    if (Either.isLeft(decoded)) {
+      out.stderr(renderError(decoded.left))
+      return false
+    }
+    out.stdout(JSON.stringify(decoded.right))
+    return true
+  })
+
 /** Inspects each file in turn (one image in memory at a time); returns the exit code. */
 export const runInspect = (
   files: ReadonlyArray<string>,
@@ -115,6 +156,7 @@ export const runInspect = (
 ): Effect.Effect<number> =>
   Effect.map(
     Effect.forEach(files, (file) =>
+      isModelFile(head(file)) ? inspectModel(file, out) :
       // Looking is not running: a 4D file is shown (pipelines refuse it where they read it).
       Effect.map(
         Effect.either(
