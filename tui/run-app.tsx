@@ -4,12 +4,13 @@
  * owns, q first asks "interrupt the run? y/n" and Ctrl-C interrupts at once. Tab switches panels,
  * arrows and PgUp/PgDn scroll, ←→ move through the rounds, Home/End jump (End follows again).
  */
-import { useApp, useInput, useStdin, useStdout } from "ink"
+import { useApp, useInput, useStdin } from "ink"
 import { useEffect, useReducer, useState } from "react"
 import type { FooterMode } from "./components/footer.tsx"
 import { autoPanel, maxRoundOffset, maxScroll, type Panel, PANELS, visibleItems } from "./layout.ts"
 import { useRunState } from "./run-provider.tsx"
 import { FOLLOW, offsetOf, RunView, type Scroll } from "./run-view.tsx"
+import { useTerminalSize } from "./use-terminal-size.ts"
 
 export interface RunAppProps {
   /** Present when this UI owns the run: called once when the user confirms the interrupt. */
@@ -22,19 +23,6 @@ export interface RunAppProps {
 }
 
 type Mode = "normal" | "confirm" | "interrupting"
-
-/** Terminal size, redrawn on resize. Ink's test stdout has no rows: assume a classic 24. */
-const useTerminalSize = (): { columns: number; rows: number } => {
-  const { stdout } = useStdout()
-  const [, redraw] = useReducer((n: number) => n + 1, 0)
-  useEffect(() => {
-    stdout.on("resize", redraw)
-    return () => {
-      stdout.off("resize", redraw)
-    }
-  }, [stdout])
-  return { columns: stdout.columns || 80, rows: stdout.rows || 24 }
-}
 
 const useTick = (ms: number | null): void => {
   const [, tick] = useReducer((n: number) => n + 1, 0)

@@ -20,6 +20,13 @@ export interface FlagSpec {
   readonly choices?: ReadonlyArray<string>
   /** A number flag's values must be integers (counts, seeds). */
   readonly integer?: boolean
+  /** A one-letter alias, e.g. `o` for `-o DIR`. */
+  readonly short?: string
+  /**
+   * A `multiple` string flag that also takes the arguments after its value, up to the next flag
+   * (`-i a.nii b.nii`): what a shell's glob expands to.
+   */
+  readonly greedy?: boolean
 }
 
 export interface CommandSpec {
@@ -69,12 +76,13 @@ export const parse = (spec: CommandSpec, argv: ReadonlyArray<string>): ParsedArg
       flags.set("help", true)
       continue
     }
-    if (!arg.startsWith("--") || arg === "-") {
+    const short = /^-[A-Za-z]$/.test(arg) ? [...all].find(([, f]) => f.short === arg.slice(1)) : undefined
+    if (!arg.startsWith("--") && short === undefined) {
       positionals.push(arg)
       continue
     }
-    const eq = arg.indexOf("=")
-    let name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2)
+    const eq = short !== undefined ? -1 : arg.indexOf("=")
+    let name = short !== undefined ? short[0] : eq >= 0 ? arg.slice(2, eq) : arg.slice(2)
     let negated = false
     if (!all.has(name) && name.startsWith("no-") && all.get(name.slice(3))?.kind === "boolean") {
       name = name.slice(3)
@@ -98,7 +106,7 @@ export const parse = (spec: CommandSpec, argv: ReadonlyArray<string>): ParsedArg
     let raw: string | undefined
     if (eq >= 0) raw = arg.slice(eq + 1)
     // A value may not look like a flag: `--set --json` is a missing value, not the value "--json".
-    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith("--")) raw = argv[++i]
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith("--") && !/^-[A-Za-z]$/.test(argv[i + 1]!)) raw = argv[++i]
     if (raw === undefined) return usage(`--${name} needs a value${flag.placeholder ? ` (${flag.placeholder})` : ""}`)
     let value: string | number = raw
     if (flag.kind === "number") {
@@ -117,6 +125,7 @@ export const parse = (spec: CommandSpec, argv: ReadonlyArray<string>): ParsedArg
     if (flag.multiple) {
       const list = (flags.get(name) as string[] | undefined) ?? []
       list.push(String(value))
+      if (flag.greedy === true) while (i + 1 < argv.length && !argv[i + 1]!.startsWith("-")) list.push(argv[++i]!)
       flags.set(name, list)
     } else {
       flags.set(name, value)
@@ -141,7 +150,7 @@ export const help = (spec: CommandSpec): string => {
   if (spec.details) lines.push("", spec.details)
   const entries = [...flagTable(spec)]
   lines.push("", "flags:")
-  const heads = entries.map(([n, f]) => `  --${n}${f.kind === "boolean" ? "" : ` ${f.placeholder ?? f.kind.toUpperCase()}`}`)
+  const heads = entries.map(([n, f]) => `  ${f.short ? `-${f.short}, ` : ""}--${n}${f.kind === "boolean" ? "" : ` ${f.placeholder ?? f.kind.toUpperCase()}`}${f.greedy ? "..." : ""}`)
   const width = Math.max(...heads.map((h) => h.length)) + 2
   entries.forEach(([, f], i) => {
     const extra = [f.multiple ? "repeatable" : "", f.default !== undefined ? `default ${String(f.default)}` : ""].filter(Boolean).join(", ")

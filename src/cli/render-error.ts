@@ -32,7 +32,7 @@ const escapeProperty = (s: string): string => escapeData(s).replace(/:/g, "%3A")
  */
 export const renderAnnotation = (d: Located): string => {
   const message = `${d.message}${d.hint ? ` (${d.hint})` : ""}`
-  if (d.file.startsWith("--set ")) return `::error title=rstn validate::${escapeData(`${d.file}:${d.line}:${d.col}: ${message}`)}`
+  if (d.file.startsWith("--set ") || d.file.startsWith("--grid ")) return `::error title=rstn validate::${escapeData(`${d.file}:${d.line}:${d.col}: ${message}`)}`
   return `::error file=${escapeProperty(d.file)},line=${d.line},col=${d.col},title=rstn validate::${escapeData(message)}`
 }
 

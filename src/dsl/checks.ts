@@ -80,7 +80,7 @@ export const checkPipeline = (p: Pipeline, where: Locator, decoded?: ReadonlySet
     if (src.kind === "phantom" && src.cases < ds.folds) {
       report(["dataset", "source", "cases"], "range", `${src.cases} cases cannot fill ${ds.folds} folds`, `use at least ${ds.folds} cases or fewer folds`)
     }
-    if (src.kind === "pairs") {
+    if (src.kind === "pairs" || src.kind === "dicom") {
       if (src.pairs.length < ds.folds) report(["dataset", "source", "pairs"], "range", `${src.pairs.length} pairs cannot fill ${ds.folds} folds`, `list at least ${ds.folds} pairs or set dataset.folds`)
       const ids = src.pairs.map((c) => c.id)
       for (const i of duplicates(ids)) {

@@ -25,6 +25,8 @@ export const DiagnosticCode = Schema.Literal(
   "extends-cycle",
   "extends-invalid",
   "override-invalid",
+  // sweeps (sweep.ts)
+  "sweep-invalid",
   // schema
   "unknown-key",
   "missing-key",

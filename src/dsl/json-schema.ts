@@ -23,6 +23,9 @@ type JsonObject = { [key: string]: Json }
 
 const isObject = (j: Json | undefined): j is JsonObject => typeof j === "object" && j !== null && !Array.isArray(j)
 
+/** A path as `set:` and `--set` take it: keys, `[2]` or `.2` indices. */
+const PATH_PATTERN = "^[A-Za-z0-9_-]+(\\[\\d+\\])*(\\.([A-Za-z0-9_-]+|\\d+)(\\[\\d+\\])*)*$"
+
 const fileKeys: JsonObject = {
   extends: {
     type: "string",
@@ -32,7 +35,26 @@ const fileKeys: JsonObject = {
   set: {
     type: "object",
     description: "Path overrides applied after extends, like --set: test.stages[2].converge-until.threshold: 0.95",
-    propertyNames: { pattern: "^[A-Za-z0-9_-]+(\\[\\d+\\])*(\\.([A-Za-z0-9_-]+|\\d+)(\\[\\d+\\])*)*$" }
+    propertyNames: { pattern: PATH_PATTERN }
+  },
+  sweep: {
+    type: "object",
+    description: "The runs this file stands for (rstn sweep FILE): each variant (a name and its path overrides) times every combination of the grid's values.",
+    additionalProperties: false,
+    properties: {
+      variants: {
+        type: "object",
+        description: "Named variants, each a mapping of path overrides: kernel-1x1: { saliency.layers: [...] }",
+        propertyNames: { pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$" },
+        additionalProperties: { type: "object", minProperties: 1, propertyNames: { pattern: PATH_PATTERN } }
+      },
+      grid: {
+        type: "object",
+        description: "Axes, each a path and its values: test.stages[2].converge-until.threshold: [0.95, 0.99]",
+        propertyNames: { pattern: PATH_PATTERN },
+        additionalProperties: { type: "array", minItems: 1 }
+      }
+    }
   }
 }
 

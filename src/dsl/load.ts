@@ -21,7 +21,8 @@ import { checkPaths } from "./path-checks.ts"
 import { Pipeline } from "./pipeline.ts"
 import { resolveValues } from "./resolve.ts"
 import { MAX_BYTES, parseSource } from "./source.ts"
-import { at, describeNode, entry, locate, type MapNode, type Path, toPlain, without } from "./tree.ts"
+import { type Assignment, parseSweep, type SweepSpec } from "./sweep.ts"
+import { at, describeNode, entry, formatPath, locate, type MapNode, type Path, toPlain, without } from "./tree.ts"
 
 /** A fully resolved pipeline and where each of its values came from. */
 export interface ResolvedPipeline {
@@ -39,6 +40,13 @@ export interface ResolvedPipeline {
    * directory that does not exist), so they can point at the line that named it.
    */
   readonly origin: (path: Path) => Origin | undefined
+  /** The file's `sweep:` section (sweep.ts): the file stands for several runs. */
+  readonly sweep?: SweepSpec
+}
+
+export interface ResolveOptions {
+  /** One run of the file's sweep: its overrides, applied after `set:` and before `--set` flags. */
+  readonly point?: ReadonlyArray<Assignment>
 }
 
 export interface ReadFailure {
@@ -53,7 +61,7 @@ export type ReadText = (absolutePath: string) => Effect.Effect<string, ReadFailu
 /** Files deeper than this in an `extends` chain are refused (a chain this long is a mistake). */
 export const MAX_EXTENDS_DEPTH = 16
 /** Top-level keys that belong to the file, not the pipeline. */
-const FILE_KEYS = ["extends", "set"] as const
+const FILE_KEYS = ["extends", "set", "sweep"] as const
 
 /** Why a path override may not write a file key: both say how a file is put together. */
 const fileKeyOverride = (path: Path, via: "--set" | "set:"): { readonly message: string; readonly hint: string } | undefined => {
@@ -66,6 +74,9 @@ const fileKeyOverride = (path: Path, via: "--set" | "set:"): { readonly message:
   }
   if (path[0] === "set") {
     return { message: `set cannot be changed ${how}: it is a file's block of overrides`, hint: "write the path itself, e.g. --set training.batch-size=4" }
+  }
+  if (path[0] === "sweep") {
+    return { message: `sweep cannot be changed ${how}: it says which runs a file stands for`, hint: "rstn sweep FILE --grid PATH=[a,b] adds a grid axis" }
   }
   return undefined
 }
@@ -123,10 +134,12 @@ export const resolvePipeline = (
   file: string,
   overrides: ReadonlyArray<string>,
   read: ReadText,
-  cwd: string = process.cwd()
+  cwd: string = process.cwd(),
+  options: ResolveOptions = {}
 ): Effect.Effect<ResolvedPipeline, PipelineError> =>
   Effect.gen(function* () {
     const diagnostics: Diagnostic[] = []
+    let sweep: SweepSpec | undefined
     /** Places already reported by parsing; later steps do not pile more messages on them. */
     const poisoned = new Set<string>()
     const dirs = new Map<string, string>()
@@ -163,6 +176,14 @@ export const resolvePipeline = (
         const tree = parsed.tree
         if (tree === undefined) return undefined
         let merged: MapNode = without(tree, ...FILE_KEYS)
+        const sweepEntry = entry(tree, "sweep")
+        if (sweepEntry !== undefined && chain.length > 0) {
+          diagnostics.push(diagnostic(sweepEntry.keyOrigin, "sweep-invalid", "sweep: a file that others extend cannot sweep; the sweep belongs in the file given to rstn sweep", `move it to the file that extends ${display}`))
+        } else if (sweepEntry !== undefined) {
+          const parsed = parseSweep(sweepEntry.value)
+          diagnostics.push(...parsed.diagnostics)
+          sweep = parsed.spec
+        }
 
         const ext = entry(tree, "extends")
         if (ext !== undefined) {
@@ -216,6 +237,12 @@ export const resolvePipeline = (
 
     const absolute = path.resolve(cwd, file)
     let root = yield* loadFile(file, absolute, [], undefined)
+    for (const a of options.point ?? []) {
+      if (root === undefined) break
+      const r = setPath(root, a.path, a.value, () => a.at)
+      if (Either.isLeft(r)) diagnostics.push(diagnostic(a.at, "sweep-invalid", `sweep: cannot set ${formatPath(a.path)}: ${r.left}`))
+      else root = r.right
+    }
 
     for (const flag of overrides) {
       const o = parseSetFlag(flag)
@@ -275,7 +302,8 @@ export const resolvePipeline = (
       file,
       files,
       overrides,
-      origin: originOf
+      origin: originOf,
+      ...(sweep !== undefined ? { sweep } : {})
     } satisfies ResolvedPipeline
   })
 

@@ -102,13 +102,16 @@ export interface Override {
 }
 
 /** Parses one `--set PATH=VALUE` flag; its diagnostics name the flag as their file. */
-export const parseSetFlag = (flag: string): Either.Either<Override, Diagnostic> => {
-  const label = `--set ${flag}`
-  const base = "--set ".length
+export const parseSetFlag = (flag: string): Either.Either<Override, Diagnostic> => parseOverrideFlag(flag, "--set")
+
+/** A `PATH=VALUE` flag of the name given (`--set`, `rstn sweep --grid`); its diagnostics name the flag. */
+export const parseOverrideFlag = (flag: string, name: string): Either.Either<Override, Diagnostic> => {
+  const label = `${name} ${flag}`
+  const base = `${name} `.length
   const origin = (offset: number): Origin => ({ file: label, line: 1, col: base + offset + 1 })
   const eq = flag.indexOf("=")
   if (eq < 0) {
-    return Either.left(diagnostic(origin(0), "override-invalid", `expected PATH=VALUE, got '${flag}'`, "e.g. --set training.batch-size=4"))
+    return Either.left(diagnostic(origin(0), "override-invalid", `expected PATH=VALUE, got '${flag}'`, name === "--set" ? "e.g. --set training.batch-size=4" : `e.g. ${name} 'test.stages[2].converge-until.threshold=[0.95,0.99]'`))
   }
   const parsed = parsePath(flag.slice(0, eq))
   if (Either.isLeft(parsed)) return Either.left(diagnostic(origin(parsed.left.offset), "override-invalid", parsed.left.message))

@@ -32,14 +32,22 @@ const systemDirOf = (dir: string): string | undefined => {
   return SYSTEM_DIRS.find((s) => isWithin(s, dir))
 }
 
-/** The dataset's directory and the key that names it. */
-const datasetRoot = (p: Pipeline): { readonly dir: string; readonly key: Path } => {
+/** The dataset's directories and the keys that name them. */
+const datasetRoots = (p: Pipeline): ReadonlyArray<{ readonly dir: string; readonly key: Path }> => {
   const src = p.dataset.source
-  return src.kind === "phantom"
-    ? { dir: src.dir, key: ["dataset", "source", "dir"] }
-    : src.kind === "decathlon"
-      ? { dir: src.root, key: ["dataset", "source", "root"] }
-      : { dir: src.base, key: ["dataset", "source", "base"] }
+  switch (src.kind) {
+    case "phantom":
+      return [{ dir: src.dir, key: ["dataset", "source", "dir"] }]
+    case "decathlon":
+      return [{ dir: src.root, key: ["dataset", "source", "root"] }]
+    case "nih-pancreas":
+      return [
+        { dir: src.images, key: ["dataset", "source", "images"] },
+        { dir: src.labels, key: ["dataset", "source", "labels"] }
+      ]
+    default:
+      return [{ dir: src.base, key: ["dataset", "source", "base"] }]
+  }
 }
 
 /** `p` is resolved: every path absolute (`resolve.ts`). */
@@ -50,13 +58,15 @@ export const checkPaths = (p: Pipeline, where: Locator): ReadonlyArray<Diagnosti
     out.push(diagnostic(where.locate(target), "reference", `${formatPath(at)}: ${message}`, hint))
   }
   const src = p.dataset.source
-  if (src.kind === "pairs") {
+  if (src.kind === "pairs" || src.kind === "dicom") {
+    const sides = src.kind === "pairs" ? (["image", "label"] as const) : (["series", "label"] as const)
     src.pairs.forEach((pair, i) => {
-      for (const side of ["image", "label"] as const) {
-        if (!isWithin(src.base, path.resolve(src.base, pair[side])) || path.resolve(src.base, pair[side]) === src.base) {
+      for (const side of sides) {
+        const value = (pair as Record<string, string>)[side]!
+        if (!isWithin(src.base, path.resolve(src.base, value)) || path.resolve(src.base, value) === src.base) {
           report(
             ["dataset", "source", "pairs", i, side],
-            `'${pair[side]}' is outside the dataset directory ${src.base}`,
+            `'${value}' is outside the dataset directory ${src.base}`,
             "list files inside dataset.source.base, relative to it, or set base to a directory that holds them"
           )
         }
@@ -64,17 +74,18 @@ export const checkPaths = (p: Pipeline, where: Locator): ReadonlyArray<Diagnosti
     })
   }
   const runDir = p.run.dir
-  const root = datasetRoot(p)
   // A pairs base left to its default is the pipeline file's directory, typically the project
   // holding runs/ too: only a base written as the dataset's directory is one.
-  const rootIsData = src.kind !== "pairs" || where.written(root.key)
-  if (rootIsData && isWithin(root.dir, runDir)) {
-    report(
-      ["run", "dir"],
-      `the run directory ${runDir} is inside the dataset directory ${root.dir}: a run would write its files among the data`,
-      "choose a run directory outside the dataset, e.g. run.dir: runs/{name}",
-      root.key
-    )
+  for (const root of datasetRoots(p)) {
+    const rootIsData = (src.kind !== "pairs" && src.kind !== "dicom") || where.written(root.key)
+    if (rootIsData && isWithin(root.dir, runDir)) {
+      report(
+        ["run", "dir"],
+        `the run directory ${runDir} is inside the dataset directory ${root.dir}: a run would write its files among the data`,
+        "choose a run directory outside the dataset, e.g. run.dir: runs/{name}",
+        root.key
+      )
+    }
   }
   const system = systemDirOf(runDir)
   if (system !== undefined) {

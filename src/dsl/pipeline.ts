@@ -11,6 +11,7 @@
  * `checks.ts`; this file only says what each value may be on its own.
  */
 import * as Schema from "effect/Schema"
+import { WEIGHT_MAPS } from "../ops/weights/map-names.ts"
 
 /** Annotation: how a value is described in "expected ..., got ..." messages. */
 export const ExpectedId: unique symbol = Symbol.for("rstn/dsl/expected")
@@ -97,7 +98,29 @@ export const PairsSource = Schema.Struct({
   pairs: Schema.Array(CasePair).pipe(Schema.minItems(1)).annotations({ [ExpectedId]: "a non-empty list of {image, label}" })
 })
 
-export const DatasetSource = Schema.Union(PhantomSource, DecathlonSource, PairsSource)
+export const NihPancreasSource = Schema.Struct({
+  kind: Schema.Literal("nih-pancreas"),
+  images: FilePath.annotations({
+    description: "NIH Pancreas-CT's image directory: PANCREAS_0001/<study>/<series>/*.dcm, one DICOM series per patient directory."
+  }),
+  labels: FilePath.annotations({ description: "Its label directory: label0001.nii.gz for PANCREAS_0001, and so on." })
+})
+
+export const SeriesPair = Schema.Struct({
+  series: FilePath.annotations({ description: "Directory holding one DICOM series (subdirectories are read too), relative to base." }),
+  label: FilePath.annotations({ description: "Its label volume (.nii or .nii.gz) on the series' grid, relative to base." }),
+  id: Schema.optional(Name).annotations({ description: "Case id; default: the series directory's name." })
+})
+
+export const DicomSource = Schema.Struct({
+  kind: Schema.Literal("dicom"),
+  base: Schema.optionalWith(FilePath, { default: () => "." }).annotations({
+    description: "Directory the pairs are relative to; default: the directory of the file that lists them."
+  }),
+  pairs: Schema.Array(SeriesPair).pipe(Schema.minItems(1)).annotations({ [ExpectedId]: "a non-empty list of {series, label}" })
+})
+
+export const DatasetSource = Schema.Union(PhantomSource, DecathlonSource, PairsSource, NihPancreasSource, DicomSource)
 
 export const Dataset = Schema.Struct({
   source: DatasetSource,
@@ -143,7 +166,13 @@ export const Network = Schema.Struct({
 export type Network = typeof Network.Type
 
 export const Pretrained = Schema.Struct({
-  file: FilePath.annotations({ description: "A local weights file (the checkpoint format)." }),
+  file: FilePath.annotations({
+    description: "A local weights file: an rstn checkpoint, a torch.save file (.pth/.pt) or safetensors, told apart by content."
+  }),
+  map: Schema.optionalWith(Schema.Literal(...WEIGHT_MAPS), { default: () => "none" as const }).annotations({
+    description:
+      "How the file's names become rstn's: none (as they are), torchvision-vgg16 (VGG16 onto fcn8s/), organseg-fcn8s (the PyTorch port's FCN8s onto fcn8s/), organseg-rstn (its RSTN onto coarse/, fine/, saliency/)."
+  }),
   mappings: Schema.optionalWith(Schema.Array(Schema.Tuple(Schema.String, Schema.String)), { default: () => [] }).annotations({
     description: "[file prefix, model prefix] pairs, e.g. [fcn8s/, coarse/] and [fcn8s/, fine/]."
   }),
@@ -560,6 +589,10 @@ export const Run = Schema.Struct({
   ),
   dir: Schema.optionalWith(FilePath, { default: () => "runs/{name}" }).annotations({
     description: "Run directory, relative to where rstn runs; {name} is replaced by the pipeline's name."
+  }),
+  store: Schema.optional(FilePath).annotations({
+    description:
+      "The store of finished nodes that runs share, so a node with the same key (the same configuration and inputs) runs once: auto = .rstn-store beside the run directory (shared by every run under the same runs root), none = no sharing, or a directory (relative to where rstn runs). Absent: none for rstn run, auto for the runs of rstn sweep."
   }),
   executor: Schema.optionalWith(Executor, { default: () => ({ kind: "local" as const, workers: 1 }) }).annotations({
     description: "Where nodes run: local worker processes, or Slurm batch jobs on a cluster sharing the run directory."

@@ -49,7 +49,9 @@ export const resolveValues = (p: Pipeline, ctx: ResolveContext): Pipeline => {
       ? { ...src, dir: abs(src.dir, at("dir")) }
       : src.kind === "decathlon"
         ? { ...src, root: abs(src.root, at("root")) }
-        : { ...src, base: ctx.written(["dataset", "source", "base"]) ? abs(src.base, at("base")) : at("pairs") }
+        : src.kind === "nih-pancreas"
+          ? { ...src, images: abs(src.images, at("images")), labels: abs(src.labels, at("labels")) }
+          : { ...src, base: ctx.written(["dataset", "source", "base"]) ? abs(src.base, at("base")) : at("pairs") }
   const pretrained = p.networks.pretrained
   return {
     ...p,

@@ -13,6 +13,7 @@ import * as fs from "node:fs"
 import { FileSystem, type FileSystemError } from "./file-system.ts"
 import { decodeManifest, encodeManifest, type FileOutput, type Manifest } from "./manifest.ts"
 import type { InputArtifact, NodeKey } from "./node.ts"
+import * as SharedStore from "./shared-store.ts"
 
 export class CorruptManifestError extends Data.TaggedError("CorruptManifestError")<{
   readonly file: string
@@ -100,12 +101,25 @@ export interface ArtifactStoreService {
   readonly beginAttempt: (id: string, key: string) => Effect.Effect<void>
   /** A finished node's outputs as a dependent reads them. */
   readonly input: (manifest: Manifest) => InputArtifact
+  /** The store shared by the runs under this run's runs root (shared-store.ts), if the run uses one. */
+  readonly shared: SharedStore.SharedStoreService | undefined
+  /**
+   * Takes the node finished from the shared store when it holds `key`: links its files into this
+   * run directory and commits its manifest here (marked `sharedFrom`). None without a store or entry.
+   */
+  readonly adopt: (id: string, key: string, label: string) => Effect.Effect<Option.Option<Manifest>, FileSystemError>
 }
 
-export const make = (runDir: string): Effect.Effect<ArtifactStoreService, never, FileSystem> =>
+export interface StoreOptions {
+  /** The shared store's directory (`sharedStoreDir`); none: nothing is shared. */
+  readonly shared?: string | undefined
+}
+
+export const make = (runDir: string, options: StoreOptions = {}): Effect.Effect<ArtifactStoreService, never, FileSystem> =>
   Effect.gen(function* () {
     const files = yield* FileSystem
     const root = path.resolve(runDir)
+    const shared = options.shared === undefined ? undefined : SharedStore.make(options.shared)
     const nodeDir = (id: string) => path.join(root, "nodes", ...id.split("/"))
     const outputDir = (id: string, key: string) => path.join(nodeDir(id), keyDirName(key))
 
@@ -155,7 +169,7 @@ export const make = (runDir: string): Effect.Effect<ArtifactStoreService, never,
         return { path: `${keyDirName(key)}/${name}`, bytes }
       })
 
-    const commit = (manifest: Manifest) =>
+    const commitHere = (manifest: Manifest) =>
       Effect.gen(function* () {
         const dir = nodeDir(manifest.id)
         yield* files.writeFile(path.join(dir, MANIFEST), encodeManifest(manifest))
@@ -168,6 +182,19 @@ export const make = (runDir: string): Effect.Effect<ArtifactStoreService, never,
         yield* Effect.forEach(JOB_FILES, (f) => Effect.ignore(files.remove(path.join(dir, current, f))))
         yield* removeTemps(dir)
         yield* removeTemps(path.join(dir, current))
+      })
+
+    // Filing a node in the shared store comes after its commit here and may fail without harm:
+    // the run has its result, and another run only computes it again.
+    const commit = (manifest: Manifest) =>
+      Effect.zipRight(commitHere(manifest), shared === undefined ? Effect.void : shared.publish(manifest, nodeDir(manifest.id), root))
+
+    const adopt = (id: string, key: string, label: string) =>
+      Effect.gen(function* () {
+        if (shared === undefined) return Option.none<Manifest>()
+        const manifest = yield* shared.adopt(key, { id, label, outputDir: outputDir(id, key), keyDir: keyDirName(key) })
+        if (Option.isSome(manifest)) yield* commitHere(manifest.value)
+        return manifest
       })
 
     const loadCheckpoint = (id: string, key: string) =>
@@ -223,13 +250,16 @@ export const make = (runDir: string): Effect.Effect<ArtifactStoreService, never,
             Effect.ignore
           )
         ),
-      input
+      input,
+      shared,
+      adopt
     } satisfies ArtifactStoreService
   })
 
 export class ArtifactStore extends Context.Tag("rstn/ArtifactStore")<ArtifactStore, ArtifactStoreService>() {
   /** The store of the run directory `runDir`. */
-  static readonly layer = (runDir: string): Layer.Layer<ArtifactStore, never, FileSystem> => Layer.effect(ArtifactStore, make(runDir))
+  static readonly layer = (runDir: string, options: StoreOptions = {}): Layer.Layer<ArtifactStore, never, FileSystem> =>
+    Layer.effect(ArtifactStore, make(runDir, options))
 
   /** A store over a fresh temporary directory, removed when the layer's scope closes. */
   static readonly layerTemp: Layer.Layer<ArtifactStore, never, FileSystem> = Layer.scoped(

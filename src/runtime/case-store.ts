@@ -10,6 +10,7 @@ import type { Volume } from "../ops/volume.ts"
 import { windowVolume } from "../ops/window.ts"
 import { type DatasetError, loadCase } from "./dataset.ts"
 import type { NiftiError } from "../ops/nifti/index.ts"
+import type { DicomError } from "../ops/dicom/index.ts"
 import type { PipelineCase } from "./pipeline-dataset.ts"
 
 /** A case whose voxel values cannot be used. */
@@ -33,7 +34,7 @@ export interface CaseVolumes {
   readonly label: Uint8Array
 }
 
-export type CaseError = DatasetError | NiftiError | CaseDataError
+export type CaseError = DatasetError | NiftiError | DicomError | CaseDataError
 
 const firstNonFinite = (data: ArrayLike<number>): number => {
   for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return i

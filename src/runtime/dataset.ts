@@ -10,8 +10,10 @@
 import { Data, Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import type { DicomError } from "../ops/dicom/index.ts"
 import type { NiftiError } from "../ops/nifti/index.ts"
 import type { Geometry, Volume } from "../ops/volume.ts"
+import { isDirectory, readDicomSeries } from "./dicom-series.ts"
 import { readNiftiFile } from "./nifti-file.ts"
 
 export class DatasetError extends Data.TaggedError("DatasetError")<{
@@ -34,13 +36,23 @@ export interface PairSpec {
   readonly id?: string
 }
 
+export interface SeriesPairSpec {
+  /** A directory holding one DICOM series. */
+  readonly series: string
+  readonly label: string
+  /** Case id; the series directory's name when absent. */
+  readonly id?: string
+}
+
 export type DatasetSource =
   | { readonly kind: "decathlon"; readonly root: string }
   | { readonly kind: "pairs"; readonly base: string; readonly pairs: ReadonlyArray<PairSpec> }
+  | { readonly kind: "dicom"; readonly base: string; readonly pairs: ReadonlyArray<SeriesPairSpec> }
+  | { readonly kind: "nih-pancreas"; readonly images: string; readonly labels: string }
 
 export interface DatasetCase {
   readonly id: string
-  /** Absolute paths. */
+  /** Absolute paths. The image is a NIfTI file or a directory holding a DICOM series. */
   readonly image: string
   readonly label: string
 }
@@ -67,6 +79,10 @@ interface Entry {
   readonly id: string
   /** `training[3]` or `pairs[3]`, for messages. */
   readonly key: string
+  /** The image is a DICOM series directory (`series`), not a file (`image`). */
+  readonly series?: boolean
+  /** Where the label must lie when not under the dataset root (NIH Pancreas-CT's label directory). */
+  readonly labelRoot?: string
 }
 
 /** Resolve `p` against `root` and refuse anything that ends up outside it. */
@@ -116,37 +132,46 @@ const checkEntries = (root: string, listing: string, entries: ReadonlyArray<Entr
         )
       }
       byId.set(e.id, e)
-      const image = resolveInside(root, e.image, listing, `${e.key}.image`)
+      const image = resolveInside(root, e.image, listing, `${e.key}.${e.series === true ? "series" : "image"}`)
       if (image instanceof DatasetError) return yield* Effect.fail(image)
-      const label = resolveInside(root, e.label, listing, `${e.key}.label`)
+      const label = resolveInside(e.labelRoot ?? root, e.label, listing, `${e.key}.label`)
       if (label instanceof DatasetError) return yield* Effect.fail(label)
       cases.push({ id: e.id, image, label })
     }
     // Every listed file must exist; report the first missing one and how many others are.
-    const missing: Array<{ file: string; key: string }> = []
+    const missing: Array<{ file: string; key: string; wrongKind: boolean }> = []
     for (const [i, c] of cases.entries()) {
       const key = entries[i]!.key
+      const series = entries[i]!.series === true
       for (const [file, which] of [
-        [c.image, "image"],
+        [c.image, series ? "series" : "image"],
         [c.label, "label"]
       ] as const) {
-        const ok = yield* Effect.promise(() =>
+        const found = yield* Effect.promise(() =>
           fs.stat(file).then(
-            (s) => s.isFile(),
-            () => false
+            (s) => (s.isDirectory() ? "directory" : s.isFile() ? "file" : "other"),
+            () => "none" as const
           )
         )
-        if (!ok) missing.push({ file, key: `${key}.${which}` })
+        if (found !== (which === "series" ? "directory" : "file")) missing.push({ file, key: `${key}.${which}`, wrongKind: found !== "none" })
       }
     }
     if (missing.length > 0 && options.requireFiles !== false) {
       const first = missing[0]!
+      const more = missing.length > 1 ? ` (and ${missing.length - 1} more listed files)` : ""
+      const series = first.key.endsWith(".series")
       return yield* Effect.fail(
         new DatasetError({
           file: first.file,
           key: first.key,
-          reason: `listed in ${listing} but missing${missing.length > 1 ? ` (and ${missing.length - 1} more listed files)` : ""}`,
-          hint: "check the dataset was copied completely, or fix the listing"
+          reason: first.wrongKind
+            ? `is listed in ${listing} as ${series ? "a DICOM series directory but is a file" : "a file but is a directory"}${more}`
+            : `listed in ${listing} but missing${more}`,
+          hint: first.wrongKind
+            ? series
+              ? "name the directory holding the series' .dcm files (a NIfTI image goes in a pairs source)"
+              : "name the NIfTI file itself (a DICOM series directory goes in a dicom or nih-pancreas source)"
+            : "check the dataset was copied completely, or fix the listing"
         })
       )
     }
@@ -236,9 +261,83 @@ export interface LoadDatasetOptions {
   readonly requireFiles?: boolean
 }
 
+const loadSeriesPairs = (baseArg: string, pairs: ReadonlyArray<SeriesPairSpec>, options: LoadDatasetOptions): Effect.Effect<Dataset, DatasetError> => {
+  const root = path.resolve(baseArg)
+  return checkEntries(
+    root,
+    root,
+    pairs.map((p, i) => ({ image: p.series, label: p.label, id: p.id ?? path.basename(path.resolve(root, p.series)), key: `pairs[${i}]`, series: true })),
+    options
+  )
+}
+
+/** NIH Pancreas-CT: patient directory `PANCREAS_0001` pairs with label file `label0001.nii.gz`. */
+const NIH_PATIENT = /^PANCREAS_(\d+)$/
+
+const loadNihPancreas = (imagesArg: string, labelsArg: string, options: LoadDatasetOptions): Effect.Effect<Dataset, DatasetError> =>
+  Effect.gen(function* () {
+    const images = path.resolve(imagesArg)
+    const labels = path.resolve(labelsArg)
+    const list = (dir: string, which: "images" | "labels") =>
+      Effect.tryPromise({
+        try: () => fs.readdir(dir, { withFileTypes: true }),
+        catch: (e) => {
+          const code = (e as NodeJS.ErrnoException).code
+          return new DatasetError({
+            file: dir,
+            key: `dataset.source.${which}`,
+            reason: code === "ENOENT" ? "no such directory" : code === "ENOTDIR" ? "is a file, not a directory" : `cannot be read (${code ?? String(e)})`,
+            hint:
+              which === "images"
+                ? "name the directory holding PANCREAS_0001/, PANCREAS_0002/, ... (NIH Pancreas-CT's images)"
+                : "name the directory holding label0001.nii.gz, label0002.nii.gz, ... (NIH Pancreas-CT's labels)"
+          })
+        }
+      })
+    const patients = (yield* list(images, "images")).filter((e) => e.isDirectory() && NIH_PATIENT.test(e.name)).map((e) => e.name)
+    const labelFiles = new Set((yield* list(labels, "labels")).filter((e) => e.isFile()).map((e) => e.name))
+    if (patients.length === 0) {
+      return yield* new DatasetError({
+        file: images,
+        key: "dataset.source.images",
+        reason: "holds no PANCREAS_NNNN directories",
+        hint: "name NIH Pancreas-CT's image directory (the one holding PANCREAS_0001/, ...)"
+      })
+    }
+    const entries: Entry[] = patients.map((name) => {
+      const number = NIH_PATIENT.exec(name)![1]!
+      const gz = `label${number}.nii.gz`
+      const label = labelFiles.has(gz) || !labelFiles.has(`label${number}.nii`) ? gz : `label${number}.nii`
+      return { image: name, label: path.join(labels, label), id: name, key: name, series: true, labelRoot: labels }
+    })
+    // Said here, by patient, rather than as a file "listed" somewhere: the pairing is by name.
+    const unlabelled = entries.filter((e) => !labelFiles.has(path.basename(e.label)))
+    if (unlabelled.length > 0 && options.requireFiles !== false) {
+      const first = unlabelled[0]!
+      const more = unlabelled.length > 1 ? ` (nor have ${unlabelled.length - 1} more: ${unlabelled.slice(1, 4).map((e) => e.id).join(", ")}${unlabelled.length > 4 ? ", ..." : ""})` : ""
+      return yield* new DatasetError({
+        file: labels,
+        key: "dataset.source.labels",
+        reason: `has no ${path.basename(first.label)} for ${path.join(images, first.id)}${more}`,
+        hint: `copy NIH Pancreas-CT's label files (label0001.nii.gz, ...) into ${labels}, or move the unlabelled patient directories out of ${images}`
+      })
+    }
+    return yield* checkEntries(images, images, entries, options)
+  })
+
 /** The cases of a dataset, sorted by id, every path checked to stay inside the root (and, by default, to exist). */
-export const loadDataset = (source: DatasetSource, options: LoadDatasetOptions = {}): Effect.Effect<Dataset, DatasetError> =>
-  source.kind === "decathlon" ? loadDecathlon(source.root, options) : loadPairs(source.base, source.pairs, options)
+export const loadDataset = (source: DatasetSource, options: LoadDatasetOptions = {}): Effect.Effect<Dataset, DatasetError> => {
+  switch (source.kind) {
+    case "decathlon":
+      return loadDecathlon(source.root, options)
+    case "pairs":
+      return loadPairs(source.base, source.pairs, options)
+    case "dicom":
+      return loadSeriesPairs(source.base, source.pairs, options)
+    case "nih-pancreas":
+      return loadNihPancreas(source.images, source.labels, options)
+  }
+}
 
 /**
  * Which label values are the target: a list of values (Decathlon pancreas: [1] for the
@@ -292,11 +391,15 @@ const geometryMismatch = (image: Geometry, label: Geometry, tol: number): string
   return undefined
 }
 
+/** A case's image: a NIfTI file, or a directory holding a DICOM series. */
+const readImage = (file: string, read: { readonly maxVoxels?: number | undefined }): Effect.Effect<{ readonly volume: Volume }, NiftiError | DicomError> =>
+  Effect.flatMap(isDirectory(file), (dir): Effect.Effect<{ readonly volume: Volume }, NiftiError | DicomError> => (dir ? readDicomSeries(file, read) : readNiftiFile(file, read)))
+
 /** Read a case's image and label and turn the label into the binary target mask. */
-export const loadCase = (c: DatasetCase, options: LoadCaseOptions = {}): Effect.Effect<LoadedCase, DatasetError | NiftiError> =>
+export const loadCase = (c: DatasetCase, options: LoadCaseOptions = {}): Effect.Effect<LoadedCase, DatasetError | NiftiError | DicomError> =>
   Effect.gen(function* () {
     const read = { maxVoxels: options.maxVoxels }
-    const [image, label] = yield* Effect.all([readNiftiFile(c.image, read), readNiftiFile(c.label, read)], { concurrency: 2 })
+    const [image, label] = yield* Effect.all([readImage(c.image, read), readNiftiFile(c.label, read)], { concurrency: 2 })
     const is = image.volume.shape
     const ls = label.volume.shape
     if (is[0] !== ls[0] || is[1] !== ls[1] || is[2] !== ls[2]) {

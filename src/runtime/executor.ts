@@ -200,7 +200,9 @@ export const execute = <E, R>(
           }
           if (deps.some((o) => o._tag === "stopped" || o._tag === "not-run")) return yield* settle(node.id, { _tag: "not-run" })
           yield* store.sweep(node.id)
-          const cached = yield* Effect.provideService(cachedManifest(store, node as GraphNode<unknown, unknown>), EventBus, bus)
+          const here = yield* Effect.provideService(cachedManifest(store, node as GraphNode<unknown, unknown>), EventBus, bus)
+          // Not finished here: another run under the same runs root may have computed it (shared-store.ts).
+          const cached = Option.isSome(here) ? here : yield* adopted(node)
           if (Option.isSome(cached)) {
             if (options.onCached) yield* options.onCached(node.id, cached.value)
             yield* finished(node, "cached", 0)
@@ -209,6 +211,15 @@ export const execute = <E, R>(
           const i = index.get(node.id)!
           const at = ready.findIndex((j) => order(j, i) > 0)
           ready.splice(at < 0 ? ready.length : at, 0, i)
+        })
+
+      const adopted = (node: GraphNode<E, R>): Effect.Effect<Option.Option<Manifest>> =>
+        Effect.gen(function* () {
+          const taken = yield* Effect.orElseSucceed(store.adopt(node.id, node.key, node.label), () => Option.none<Manifest>())
+          if (Option.isSome(taken)) {
+            yield* bus.publish({ _tag: "log", at: yield* now, message: `reused ${node.label} from the shared store (computed by ${taken.value.sharedFrom})` })
+          }
+          return taken
         })
 
       const hasOutputs = (o: NodeOutcome | undefined): o is Extract<NodeOutcome, { manifest: Manifest }> =>

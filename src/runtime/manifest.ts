@@ -33,6 +33,11 @@ export const Manifest = Schema.Struct({
   }),
   /** Deps that had failed when this node ran (`partialInputs` nodes); such a manifest is never reused. */
   missingInputs: Schema.optional(Schema.Array(Schema.String)),
+  /**
+   * Set when the node was not computed in this run directory but taken finished from the shared
+   * store (shared-store.ts): the run directory that computed it. Timings are that run's.
+   */
+  sharedFrom: Schema.optional(Schema.String),
   /** Milliseconds since the Unix epoch (the run's Clock). */
   finishedAt: Schema.Number,
   durationMs: Schema.Number

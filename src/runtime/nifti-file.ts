@@ -103,6 +103,32 @@ const readBytes = (file: string, options: ReadNiftiOptions): Promise<FileBytes |
     throw e
   })
 
+/**
+ * A file's header alone, from its first 64 KiB (also through gzip): what `rstn export` and
+ * `rstn predict` read of the training images to learn their orientation.
+ */
+export const readNiftiHeaderFile = (file: string, options: ReadNiftiOptions = {}): Effect.Effect<NiftiHeaderInfo, NiftiError> =>
+  Effect.flatMap(
+    Effect.promise(() =>
+      (async (): Promise<NiftiHeaderInfo | NiftiError> => {
+        const handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK)
+        try {
+          const stat = await handle.stat()
+          if (!stat.isFile()) return new NiftiError({ file, field: "file", reason: "is not a regular file", hint: "name a .nii or .nii.gz file" })
+          const prefix = new Uint8Array(Math.min(HEADER_PREFIX, stat.size))
+          const end = await readInto(handle, prefix, 0)
+          return Either.getOrElse(decodeNiftiHeader(prefix.subarray(0, end), { file, maxVoxels: options.maxVoxels, volumes: options.volumes }), (e) => e)
+        } finally {
+          await handle.close()
+        }
+      })().catch((e: unknown) => {
+        if (typeof (e as NodeJS.ErrnoException)?.code === "string") return fileError(file, e)
+        throw e
+      })
+    ),
+    (r) => (r instanceof NiftiError ? Effect.fail(r) : Effect.succeed(r))
+  )
+
 /** Inflates on libuv's thread pool, so the event loop (and the terminal UI) keeps running. */
 const inflate = (file: string, bytes: Uint8Array, header: NiftiHeaderInfo): Promise<Uint8Array | NiftiError> =>
   new Promise((resolve) => {

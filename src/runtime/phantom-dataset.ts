@@ -1,6 +1,9 @@
 /**
  * Writing a synthetic dataset in the Medical Segmentation Decathlon layout: `dataset.json`,
- * `imagesTr/case_NNN.nii.gz` (int16 HU) and `labelsTr/case_NNN.nii.gz` (uint8, 1 = target).
+ * `imagesTr/case_NNN.nii.gz` (int16 HU) and `labelsTr/case_NNN.nii.gz` (uint8, 1 = target);
+ * or, with format "dicom", in NIH Pancreas-CT's layout: `images/PANCREAS_NNNN/<study>/<series>/`
+ * with one CT DICOM file per slice and `labels/labelNNNN.nii.gz`, numbered from 1. Case i is the
+ * same patient, voxel for voxel, in both formats (its NIfTI twin).
  *
  * Every file is written atomically, and a marker records the generator version, seed and size
  * before any case is written, so a rerun with the same arguments keeps the cases already on
@@ -13,6 +16,8 @@ import * as path from "node:path"
 import { caseId, generatePhantom, PHANTOM_VERSION } from "../ops/phantom/generate.ts"
 import type { PhantomSize } from "../ops/phantom/grid.ts"
 import { atomicWrite, type WriteError } from "./atomic-write.ts"
+import { encodeDicomSeries } from "../ops/dicom/index.ts"
+import { isDirectory, writeDicomSeries } from "./dicom-series.ts"
 import { writeNiftiFile } from "./nifti-file.ts"
 
 export class PhantomError extends Data.TaggedError("PhantomError")<{
@@ -33,12 +38,26 @@ export interface PhantomDatasetOptions {
   readonly cases: number
   readonly seed: number
   readonly size: PhantomSize
+  /** "nifti" (default): the Decathlon layout; "dicom": NIH Pancreas-CT's layout. */
+  readonly format?: PhantomFormat
   /** Called after each case, with whether it was generated or kept from an earlier run. */
   readonly onCase?: (progress: { readonly index: number; readonly id: string; readonly status: "written" | "kept" }) => void
 }
 
+export type PhantomFormat = "nifti" | "dicom"
+export const PHANTOM_FORMATS: ReadonlyArray<PhantomFormat> = ["nifti", "dicom"]
+
+/** NIH Pancreas-CT's names for case `index` (numbered from 1): its patient directory and label file. */
+export const nihNames = (index: number) => {
+  const n = String(index + 1).padStart(4, "0")
+  return { patient: `PANCREAS_${n}`, label: `label${n}.nii.gz` }
+}
+/** Where a DICOM phantom keeps a patient's one series, below its patient directory. */
+const NIH_SERIES_PATH = ["phantom-study", "ct-series"]
+
 export interface PhantomDatasetSummary {
-  readonly datasetJson: string
+  /** What lists the cases: dataset.json, or the images directory of the DICOM layout. */
+  readonly listing: string
   readonly written: number
   readonly kept: number
 }
@@ -48,6 +67,8 @@ interface Marker {
   readonly version: number
   readonly seed: number
   readonly size: PhantomSize
+  /** Absent in markers written before DICOM phantoms: "nifti". */
+  readonly format?: PhantomFormat
 }
 
 const exists = (file: string): Effect.Effect<boolean> =>
@@ -111,7 +132,7 @@ const checkOut = (out: string): Effect.Effect<Marker | undefined, PhantomError> 
  * the directory holds exactly what the arguments describe whatever ran before.
  */
 const removeStaleCases = (out: string, cases: number): Effect.Effect<void, PhantomError> =>
-  Effect.forEach(["imagesTr", "labelsTr"], (sub) =>
+  Effect.forEach(["imagesTr", "labelsTr", "images", "labels"], (sub) =>
     Effect.tryPromise({
       try: async () => {
         const dir = path.join(out, sub)
@@ -119,6 +140,9 @@ const removeStaleCases = (out: string, cases: number): Effect.Effect<void, Phant
         for (const name of names) {
           const m = /^case_(\d+)\.nii\.gz$/.exec(name)
           if (m !== null && Number(m[1]) >= cases) await fs.rm(path.join(dir, name), { force: true })
+          // NIH numbering starts at 1.
+          const nih = /^(?:PANCREAS_|label)(\d+)(?:\.nii\.gz)?$/.exec(name)
+          if (nih !== null && Number(nih[1]) > cases) await fs.rm(path.join(dir, name), { recursive: true, force: true })
         }
       },
       catch: (e) =>
@@ -165,34 +189,66 @@ export const writePhantomDataset = (options: PhantomDatasetOptions): Effect.Effe
     if (bad !== undefined) return yield* Effect.fail(bad)
     const out = path.resolve(options.out)
     const previous = yield* checkOut(out)
-    const marker: Marker = { generator: "rstn phantom", version: PHANTOM_VERSION, seed: options.seed, size: options.size }
+    const format = options.format ?? "nifti"
+    const marker: Marker = { generator: "rstn phantom", version: PHANTOM_VERSION, seed: options.seed, size: options.size, format }
     const reuse =
-      previous !== undefined && previous.version === marker.version && previous.seed === marker.seed && previous.size === marker.size
+      previous !== undefined &&
+      previous.version === marker.version &&
+      previous.seed === marker.seed &&
+      previous.size === marker.size &&
+      (previous.format ?? "nifti") === format
     yield* atomicWrite(path.join(out, PHANTOM_MARKER), JSON.stringify(marker) + "\n")
+    // A phantom dataset holds one layout: switching format drops the other one's files.
+    if (previous !== undefined && (previous.format ?? "nifti") !== format) {
+      const other = format === "dicom" ? ["imagesTr", "labelsTr", "dataset.json"] : ["images", "labels"]
+      yield* Effect.forEach(other, (name) =>
+        Effect.tryPromise({
+          try: () => fs.rm(path.join(out, name), { recursive: true, force: true }),
+          catch: (e) =>
+            new PhantomError({
+              file: path.join(out, name),
+              reason: `cannot remove the ${previous.format ?? "nifti"} layout an earlier run wrote (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+              hint: "check the directory's permissions, or write the dataset to a new directory"
+            })
+        })
+      )
+    }
     // Full-size images are large and noisy: a fast gzip level saves most of the time for ~10% more bytes.
     const level = options.size === "full" ? 1 : 6
     let written = 0
     let kept = 0
     for (let index = 0; index < options.cases; index++) {
       const id = caseId(index)
-      const image = path.join(out, "imagesTr", `${id}.nii.gz`)
-      const label = path.join(out, "labelsTr", `${id}.nii.gz`)
-      if (reuse && (yield* exists(image)) && (yield* exists(label))) {
+      const nih = nihNames(index)
+      const image = format === "nifti" ? path.join(out, "imagesTr", `${id}.nii.gz`) : path.join(out, "images", nih.patient)
+      const label = format === "nifti" ? path.join(out, "labelsTr", `${id}.nii.gz`) : path.join(out, "labels", nih.label)
+      const present = format === "nifti" ? yield* exists(image) : yield* isDirectory(image)
+      if (reuse && present && (yield* exists(label))) {
         kept++
-        options.onCase?.({ index, id, status: "kept" })
+        options.onCase?.({ index, id: format === "nifti" ? id : nih.patient, status: "kept" })
         continue
       }
       const phantom = yield* Effect.sync(() => generatePhantom({ seed: options.seed, index, size: options.size }))
       const description = `rstn phantom v${PHANTOM_VERSION} seed ${options.seed} ${id}`
-      yield* writeNiftiFile(image, phantom.image, "int16", { description, level })
+      if (format === "nifti") {
+        yield* writeNiftiFile(image, phantom.image, "int16", { description, level })
+      } else {
+        // A series is a directory renamed into place whole: drop one left by a run of other settings.
+        yield* Effect.promise(() => fs.rm(image, { recursive: true, force: true }))
+        const files = yield* Effect.sync(() =>
+          encodeDicomSeries(phantom.image, { key: `${description} ${options.size}`, patientId: nih.patient, seriesDescription: description })
+        )
+        yield* writeDicomSeries(path.join(image, ...NIH_SERIES_PATH), files)
+      }
       yield* writeNiftiFile(label, phantom.label, "uint8", { description, level })
       written++
-      options.onCase?.({ index, id, status: "written" })
+      options.onCase?.({ index, id: format === "nifti" ? id : nih.patient, status: "written" })
       // Let an interrupt (Ctrl-C) in between cases.
       yield* Effect.yieldNow()
     }
     yield* removeStaleCases(out, options.cases)
+    if (format === "dicom") return { listing: path.join(out, "images"), written, kept }
     const listing = path.join(out, "dataset.json")
     yield* atomicWrite(listing, datasetJson(options))
-    return { datasetJson: listing, written, kept }
+    return { listing, written, kept }
   })

@@ -11,7 +11,8 @@ import type { Pipeline } from "../dsl/pipeline.ts"
 import { foldOf } from "../ops/folds.ts"
 import { caseId, PHANTOM_VERSION } from "../ops/phantom/generate.ts"
 import type { WriteError } from "./atomic-write.ts"
-import { type DatasetCase, DatasetError, loadDataset } from "./dataset.ts"
+import { type DatasetCase, DatasetError, type DatasetSource, loadDataset } from "./dataset.ts"
+import { seriesStamp } from "./dicom-series.ts"
 import { type PhantomError, writePhantomDataset } from "./phantom-dataset.ts"
 
 export interface PipelineCase extends DatasetCase {
@@ -94,13 +95,14 @@ export const prepareDataset = (p: Pipeline, options: PrepareOptions): Effect.Eff
         }
       }
     } else {
-      const source = src.kind === "decathlon" ? ({ kind: "decathlon", root: src.root } as const) : ({ kind: "pairs", base: src.base!, pairs: src.pairs } as const)
+      const source: DatasetSource = src.kind === "decathlon" ? { kind: "decathlon", root: src.root } : src
       // A case whose file went missing (deleted between runs, a volume not mounted) stays in the
       // list, so every other case keeps its fold, and fails on its own when a node reads it.
       const loaded = yield* loadDataset(source, { requireFiles: false })
       root = loaded.root
+      const isDicom = src.kind === "dicom" || src.kind === "nih-pancreas"
       const stamped = yield* Effect.forEach(loaded.cases, (c) =>
-        Effect.map(Effect.all([stamp(c.image), stamp(c.label)]), ([a, b]) => ({ c, a, b }))
+        Effect.map(Effect.all([isDicom ? seriesStamp(c.image) : stamp(c.image), stamp(c.label)]), ([a, b]) => ({ c, a, b }))
       )
       const missing = stamped.filter(({ a, b }) => a === null || b === null)
       // Nothing there at all is a wrong path rather than a damaged case: say so before any work.

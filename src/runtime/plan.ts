@@ -39,6 +39,11 @@ export interface LivePlacement {
 export type PlanEntry = EntryBase & { readonly runningOn?: LivePlacement } &
   (
     | { readonly status: "cached" }
+    /**
+     * Not finished here, but taken finished from the shared store when the run reaches it, or
+     * (planning a sweep) computed by an earlier run of the sweep: `from` names that run.
+     */
+    | { readonly status: "shared"; readonly from: string }
     | {
         readonly status: "new"
         /** A checkpoint saved under this key exists: the node continues from it. */
@@ -55,6 +60,9 @@ const explainNode = (node: GraphNode<unknown, unknown>) =>
     const base: EntryBase = { id: node.id, key: node.key, label: node.label, group: node.group }
     const resumable = yield* store.hasCheckpoint(node.id, node.key)
     const read = yield* Effect.either(store.readManifest(node.id))
+    const here = Either.isRight(read) && Option.isSome(read.right) && read.right.value.key === node.key
+    const holder = here || store.shared === undefined ? Option.none<string>() : yield* store.shared.holder(node.key)
+    if (Option.isSome(holder)) return { ...base, status: "shared", from: holder.value } as const
     if (Either.isLeft(read)) {
       const reason = read.left._tag === "CorruptManifestError" ? read.left.reason : read.left.message
       return { ...base, status: "rerun", reasons: [{ _tag: "damaged-manifest", reason }], resumable } as const
@@ -131,6 +139,8 @@ const formatEntryBody = (e: PlanEntry): string => {
   switch (e.status) {
     case "cached":
       return `${"cached".padEnd(STATUS_WIDTH)}${e.label}`
+    case "shared":
+      return `${"shared".padEnd(STATUS_WIDTH)}${e.label} (computed by ${e.from})`
     case "new": {
       const notes = [
         e.resumable ? "resumes from its checkpoint" : "",
@@ -146,7 +156,8 @@ const formatEntryBody = (e: PlanEntry): string => {
 export const summarizePlan = (entries: ReadonlyArray<PlanEntry>): string => {
   const count = (s: PlanEntry["status"]) => entries.filter((e) => e.status === s).length
   const toRun = count("new") + count("rerun")
-  return `${entries.length} nodes: ${count("cached")} cached, ${count("new")} not yet run, ${count("rerun")} will re-run${toRun === 0 ? " (nothing to do)" : ""}`
+  const shared = count("shared")
+  return `${entries.length} nodes: ${count("cached")} cached, ${shared > 0 ? `${shared} shared, ` : ""}${count("new")} not yet run, ${count("rerun")} will re-run${toRun === 0 ? " (nothing to do)" : ""}`
 }
 
 export const formatPlan = (entries: ReadonlyArray<PlanEntry>, runDir: string, executor?: string): string =>

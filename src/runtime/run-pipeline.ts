@@ -22,6 +22,7 @@ import { Slurm } from "./execution/slurm-client.ts"
 import { caseOfFailure } from "./failure-case.ts"
 import { FileSystem } from "./file-system.ts"
 import { replayCase, type TestCaseResult } from "./nodes/test-case.ts"
+import { sharedStoreDir } from "./shared-store.ts"
 import { prepareDataset } from "./pipeline-dataset.ts"
 import { displayDir, executeRun, exitCode } from "./run.ts"
 import * as RunLock from "./run-lock.ts"
@@ -60,6 +61,8 @@ export interface RunRequest {
   readonly fileSystem?: Layer.Layer<FileSystem>
   /** The Slurm commands of `run.executor.kind: slurm` (tests pass `Slurm.Test`); default the real ones. */
   readonly slurm?: Layer.Layer<Slurm>
+  /** Print summary.md at the end (default); a sweep prints one comparison of its runs instead. */
+  readonly printSummary?: boolean
 }
 
 export const runPipeline = (req: RunRequest) =>
@@ -80,7 +83,9 @@ export const runPipeline = (req: RunRequest) =>
     const progress = req.out ?? ((line: string) => void process.stderr.write(`${line}\n`))
     const dataset = yield* prepareDataset(p, { generate: true, onProgress: progress })
     const graph = yield* Either.match(compilePipeline(p, dataset), { onLeft: Effect.fail, onRight: Effect.succeed })
-    const record: RunRecord = { file: req.file, overrides: [...req.overrides], pipeline: { ...p, run: { ...p.run, dir: runDir } } }
+    const shared = sharedStoreDir(p.run.store, runDir)
+    // Absolute, as run.dir: `rstn resume` from another directory shares the same store.
+    const record: RunRecord = { file: req.file, overrides: [...req.overrides], pipeline: { ...p, run: { ...p.run, dir: runDir, store: shared ?? "none" } } }
     yield* writeRunRecord(runDir, record)
 
     const converge = p.test.stages.find((s) => s.kind === "converge-until")
@@ -141,14 +146,16 @@ export const runPipeline = (req: RunRequest) =>
         return r
       })
     ).pipe(
-      Effect.provide(ArtifactStore.layer(runDir)),
+      Effect.provide(ArtifactStore.layer(runDir, { shared })),
       Effect.provide(EventBus.layer),
       Effect.provide(req.fileSystem ?? FileSystem.layer),
       Effect.provide(req.slurm ?? Slurm.layer)
     )
 
     const summary = path.join(runDir, "summary.md")
-    if (result.status === "done" && fs.existsSync(summary)) {
+    if (result.status === "done" && req.printSummary === false) {
+      out(`run directory: ${displayDir(runDir)} (summary.md, summary.json, cases.csv, predictions/)`)
+    } else if (result.status === "done" && fs.existsSync(summary)) {
       out("")
       out(fs.readFileSync(summary, "utf8").trimEnd())
       out("")

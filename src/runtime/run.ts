@@ -72,13 +72,12 @@ export const plannedNodes = <E, R>(graph: Graph<E, R>): Effect.Effect<ReadonlyAr
   Effect.gen(function* () {
     const store = yield* ArtifactStore
     return yield* Effect.forEach(graph.nodes, (n) =>
-      Effect.map(cachedManifest(store, n as never), (m) => ({
-        key: n.key,
-        id: n.id,
-        group: n.group,
-        label: n.label,
-        status: Option.isSome(m) ? ("cached" as const) : ("pending" as const)
-      }))
+      Effect.gen(function* () {
+        const here = Option.isSome(yield* cachedManifest(store, n as never))
+        // A node the shared store holds is taken from it when its turn comes: cached as well.
+        const shared = !here && store.shared !== undefined && Option.isSome(yield* store.shared.holder(n.key))
+        return { key: n.key, id: n.id, group: n.group, label: n.label, status: here || shared ? ("cached" as const) : ("pending" as const) }
+      })
     )
   })
 

@@ -7,6 +7,8 @@ import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
 import { runInspect, valueStats } from "../../src/cli/commands/inspect.ts"
 import { encodeNifti1, geometryFromAffine } from "../../src/ops/nifti/index.ts"
+import { encodeDicomSeries } from "../../src/ops/dicom/index.ts"
+import { writeDicomSeries } from "../../src/runtime/dicom-series.ts"
 import { buildNifti } from "../ops/nifti/build-nifti.ts"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rstn-inspect-"))
@@ -108,5 +110,37 @@ describe("valueStats", () => {
   it("leaves NaN out and counts it", () => {
     expect(valueStats(new Float32Array([1, Number.NaN, 3, -2]))).toEqual({ min: -2, max: 3, mean: 2 / 3, nanCount: 1 })
     expect(valueStats(new Float32Array([Number.NaN]))).toEqual({ min: null, max: null, mean: null, nanCount: 1 })
+  })
+})
+
+describe("rstn inspect DIR (a DICOM series)", () => {
+  // ct.nii.gz's volume written as a series: its twin.
+  const twin = { shape: [2, 2, 2] as const, geometry, data: new Int16Array([-1000, -500, 0, 40, 80, 120, 200, 1000]) }
+  const seriesDir = path.join(dir, "series-dir")
+  const gappy = path.join(dir, "gappy")
+  const written = (async () => {
+    await Effect.runPromise(writeDicomSeries(seriesDir, encodeDicomSeries(twin, { key: "inspect" })))
+    // Four slices, the third taken out: a gap of two steps.
+    const four = { shape: [2, 2, 4] as const, geometry, data: new Int16Array(16) }
+    await Effect.runPromise(writeDicomSeries(gappy, encodeDicomSeries(four, { key: "gappy" }).filter((_, i) => i !== 2)))
+  })()
+
+  it("prints the NIfTI twin's keys and values, plus the series' UID, file count and transfer syntax", async () => {
+    await written
+    const { code, stdout, stderr } = await inspect([seriesDir, ct])
+    expect([code, stderr]).toEqual([0, []])
+    const [series, nifti] = stdout.map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(Object.keys(series!).slice(0, Object.keys(nifti!).length)).toEqual(Object.keys(nifti!))
+    for (const key of ["dims", "spacing", "affine", "min", "max", "mean", "nan_count", "datatype"]) expect(series![key], key).toEqual(nifti![key])
+    expect(series).toMatchObject({ path: seriesDir, version: "dicom", files: 2, transfer_syntax: "1.2.840.10008.1.2.1", scl_inter: -1024 })
+    expect(series!.series_instance_uid).toMatch(/^2\.25\.\d+$/)
+  })
+
+  it("names the directory and the fault of a bad series, and still inspects the rest", async () => {
+    await written
+    const { code, stdout, stderr } = await inspect([gappy, ct])
+    expect(code).toBe(1)
+    expect(stdout).toHaveLength(1)
+    expect(stderr[0]).toMatch(new RegExp(`^rstn: cannot read DICOM series ${gappy}: a slice is missing between .* a gap of 4 mm in a series that steps 2 mm\\n  hint: `))
   })
 })

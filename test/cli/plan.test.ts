@@ -62,7 +62,7 @@ describe("rstn plan", () => {
 
   it("declares its flags for parsing and help", () => {
     const spec = planSpec
-    expect(Object.keys(spec.flags)).toEqual(["set", "run-dir", "json"])
+    expect(Object.keys(spec.flags)).toEqual(["set", "run-dir", "grid", "json"])
     expect(parse(spec, ["p.yaml", "--run-dri", "x"])).toEqual(
       new UsageError({ command: "plan", message: "unknown flag --run-dri", hint: "did you mean --run-dir?" })
     )

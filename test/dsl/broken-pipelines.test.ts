@@ -89,7 +89,7 @@ const cases: ReadonlyArray<Case> = [
   {
     name: "missing dataset source kind",
     files: "name: t\ndataset:\n  source: { dir: data }\n",
-    expected: ['p.yaml:3:3: missing key \'kind\' in dataset.source (kind is one of "phantom", "decathlon", "pairs")']
+    expected: ['p.yaml:3:3: missing key \'kind\' in dataset.source (kind is one of "phantom", "decathlon", "pairs", "nih-pancreas", "dicom")']
   },
   {
     name: "wrong types",
@@ -333,7 +333,7 @@ const cases: ReadonlyArray<Case> = [
     name: "__proto__ does not supply a missing name",
     files: "__proto__: { name: x }\ndataset:\n  source: { kind: phantom, dir: data }\n",
     expected: [
-      "p.yaml:1:1: unknown key '__proto__' (known keys: name, seed, dataset, views, slice-thickness, networks, saliency, crop, training, test, evaluation, run, extends, set)",
+      "p.yaml:1:1: unknown key '__proto__' (known keys: name, seed, dataset, views, slice-thickness, networks, saliency, crop, training, test, evaluation, run, extends, set, sweep)",
       "p.yaml:1:1: missing key 'name'"
     ]
   },
@@ -350,8 +350,8 @@ const cases: ReadonlyArray<Case> = [
     files: HEAD,
     set: ["__proto__.name=x", "toString=1"],
     expected: [
-      "--set __proto__.name=x:1:7: unknown key '__proto__' (known keys: name, seed, dataset, views, slice-thickness, networks, saliency, crop, training, test, evaluation, run, extends, set)",
-      "--set toString=1:1:7: unknown key 'toString' (known keys: name, seed, dataset, views, slice-thickness, networks, saliency, crop, training, test, evaluation, run, extends, set)"
+      "--set __proto__.name=x:1:7: unknown key '__proto__' (known keys: name, seed, dataset, views, slice-thickness, networks, saliency, crop, training, test, evaluation, run, extends, set, sweep)",
+      "--set toString=1:1:7: unknown key 'toString' (known keys: name, seed, dataset, views, slice-thickness, networks, saliency, crop, training, test, evaluation, run, extends, set, sweep)"
     ]
   },
   {
@@ -524,6 +524,20 @@ const cases: ReadonlyArray<Case> = [
     files: "name: t\ndataset:\n  source: { kind: decathlon, root: /data/Task07_Pancreas }\nrun: { dir: /data/Task07_Pancreas/runs/t }\n",
     expected: [
       "p.yaml:4:13: run.dir: the run directory /data/Task07_Pancreas/runs/t is inside the dataset directory /data/Task07_Pancreas: a run would write its files among the data (choose a run directory outside the dataset, e.g. run.dir: runs/{name})"
+    ]
+  },
+  {
+    name: "a run directory among NIH Pancreas-CT's labels",
+    files: "name: t\ndataset:\n  source: { kind: nih-pancreas, images: /data/Pancreas-CT, labels: /data/labels }\nrun: { dir: /data/labels/runs/t }\n",
+    expected: [
+      "p.yaml:4:13: run.dir: the run directory /data/labels/runs/t is inside the dataset directory /data/labels: a run would write its files among the data (choose a run directory outside the dataset, e.g. run.dir: runs/{name})"
+    ]
+  },
+  {
+    name: "DICOM series outside the dataset directory",
+    files: "name: t\ndataset:\n  source:\n    kind: dicom\n    base: /data/nih\n    pairs: [{ series: ../PANCREAS_0001, label: label0001.nii.gz }, { series: s, label: l.nii }]\n  folds: 2\n",
+    expected: [
+      "p.yaml:6:23: dataset.source.pairs[0].series: '../PANCREAS_0001' is outside the dataset directory /data/nih (list files inside dataset.source.base, relative to it, or set base to a directory that holds them)"
     ]
   },
   {

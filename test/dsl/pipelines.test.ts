@@ -8,6 +8,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { loadPipeline, type ResolvedPipeline } from "../../src/dsl/load.ts"
+import { loadSweep } from "../../src/dsl/load-sweep.ts"
 import type { Pipeline } from "../../src/dsl/pipeline.ts"
 
 const dir = path.resolve(import.meta.dirname, "../../pipelines")
@@ -28,7 +29,7 @@ const without = (p: Pipeline, ...paths: ReadonlyArray<string>): unknown => {
 describe("pipelines/", () => {
   const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yaml"))
 
-  it("holds the best model, each Table 1 row, the baseline, the oracles, the mixed test and the demo", () => {
+  it("holds the best model, each Table 1 row, the baseline, the oracles, the mixed test, NIH Pancreas-CT and the demo", () => {
     expect(files.sort()).toEqual(
       [
         "demo.yaml",
@@ -37,11 +38,13 @@ describe("pipelines/", () => {
         "kernel-3x3.yaml",
         "kernel-5x5.yaml",
         "mixed-ic-jf.yaml",
+        "nih-pancreas.yaml",
         "noisy-fine-tune.yaml",
         "oracle-strong.yaml",
         "oracle-weak.yaml",
         "rstn-best.yaml",
         "stage-wise.yaml",
+        "table1.sweep.yaml",
         "two-layer.yaml"
       ].sort()
     )
@@ -49,7 +52,7 @@ describe("pipelines/", () => {
 
   it.each(files)("%s is valid and has its own name and run directory", async (file) => {
     const r = await load(file)
-    expect(r.pipeline.name).toBe(file.replace(/\.yaml$/, ""))
+    expect(r.pipeline.name).toBe(file.replace(/(\.sweep)?\.yaml$/, ""))
     expect(r.pipeline.run.dir).toBe(path.resolve(`runs/${r.pipeline.name}`))
   })
 
@@ -93,6 +96,14 @@ describe("pipelines/", () => {
     })
     expect(minimal._tag).toBe("Right")
     if (minimal._tag === "Right") expect(minimal.right.pipeline).toEqual(best)
+  })
+
+  it("nih-pancreas is the best model on NIH Pancreas-CT's DICOM layout, pancreas label 1", async () => {
+    const best = (await load("rstn-best.yaml")).pipeline
+    const p = (await load("nih-pancreas.yaml")).pipeline
+    expect(p.dataset.source).toEqual({ kind: "nih-pancreas", images: path.resolve(dir, "../data/Pancreas-CT"), labels: path.resolve(dir, "../data/Pancreas-CT-labels") })
+    expect(p.dataset.foreground).toEqual([1])
+    expect(without(p, "name", "run.dir", "dataset.source", "dataset.foreground")).toEqual(without(best, "name", "run.dir", "dataset.source", "dataset.foreground"))
   })
 
   it.each([
@@ -193,5 +204,24 @@ describe("pipelines/", () => {
     expect([sw.dataset, sw.networks, sw.views]).toEqual([demo.dataset, demo.networks, demo.views])
     const total = demo.training.phases.reduce((n, ph) => n + (ph.iterations ?? 0), 0)
     expect(sw.training.phases.map((ph) => [ph.name, ph.iterations])).toEqual([["coarse", total], ["fine", total]])
+  })
+
+  it("table1.sweep runs each Table 1 row on the demo: the demo with the saliency, noisy phase and test weights of the row's own file", async () => {
+    const demo = (await load("demo.yaml")).pipeline
+    const sweep = await Effect.runPromise(loadSweep(path.join(dir, "table1.sweep.yaml"), []))
+    const rows = ["kernel-1x1", "kernel-3x3", "kernel-5x5", "two-layer", "noisy-fine-tune"]
+    expect(sweep.runs.map((r) => r.slug)).toEqual(rows)
+    for (const [i, row] of rows.entries()) {
+      const run = sweep.runs[i]!.pipeline
+      const paper = (await load(`${row}.yaml`)).pipeline
+      expect([run.name, run.run.dir, run.run.store]).toEqual([`table1-${row}`, path.resolve(`runs/table1-${row}`), "auto"])
+      expect(run.saliency).toEqual(paper.saliency)
+      const changed = ["name", "run", "saliency", "training.noisyFineTune", "test"]
+      expect(without(run, ...changed)).toEqual(without(demo, ...changed))
+      const weights = (p: Pipeline) => JSON.stringify(p.test.stages).match(/"weights":"\w+"/g)
+      expect(weights(run)).toEqual(weights(paper))
+      expect(run.training.noisyFineTune === null).toBe(paper.training.noisyFineTune === null)
+    }
+    expect(sweep.runs[4]!.pipeline.training.noisyFineTune).toEqual({ iterations: 300, lr: 1e-4 })
   })
 })

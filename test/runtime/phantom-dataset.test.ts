@@ -5,6 +5,7 @@ import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { decodeNifti } from "../../src/ops/nifti/index.ts"
 import { generatePhantom } from "../../src/ops/phantom/generate.ts"
+import { readDicomSeries } from "../../src/runtime/dicom-series.ts"
 import { PHANTOM_MARKER, PhantomError, writePhantomDataset } from "../../src/runtime/phantom-dataset.ts"
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rstn-phantom-ds-"))
@@ -86,5 +87,44 @@ describe("writePhantomDataset", () => {
       const e = await Effect.runPromise(Effect.flip(writePhantomDataset({ out: path.join(tmp, "x"), size: "small", ...bad })))
       expect(e._tag).toBe("PhantomError")
     }
+  })
+})
+
+describe("writePhantomDataset --format dicom", () => {
+  const out = path.join(tmp, "nih")
+  const files = (dir: string): string[] => (fs.readdirSync(dir, { recursive: true }) as string[]).sort()
+
+  it("writes NIH Pancreas-CT's layout: case i's series is its NIfTI twin's volume, voxel for voxel", async () => {
+    const seen: string[] = []
+    const summary = await Effect.runPromise(
+      writePhantomDataset({ out, cases: 3, seed: 5, size: "small", format: "dicom", onCase: (p) => seen.push(`${p.id}:${p.status}`) })
+    )
+    expect(summary).toEqual({ listing: path.join(out, "images"), written: 3, kept: 0 })
+    expect(seen).toEqual(["PANCREAS_0001:written", "PANCREAS_0002:written", "PANCREAS_0003:written"])
+    expect(fs.readdirSync(path.join(out, "labels")).sort()).toEqual(["label0001.nii.gz", "label0002.nii.gz", "label0003.nii.gz"])
+    const slices = fs.readdirSync(path.join(out, "images", "PANCREAS_0002", "phantom-study", "ct-series")).sort()
+    expect(slices).toHaveLength(48)
+    expect(slices[0]).toBe("1-001.dcm")
+    const series = await Effect.runPromise(readDicomSeries(path.join(out, "images", "PANCREAS_0002")))
+    const expected = generatePhantom({ seed: 5, index: 1, size: "small" })
+    expect(series.volume.shape).toEqual(expected.image.shape)
+    expect(Array.from(series.volume.data)).toEqual(Array.from(expected.image.data))
+    series.volume.geometry.affine.forEach((x, i) => expect(x).toBeCloseTo(expected.image.geometry.affine[i]!, 9))
+  })
+
+  it("keeps the series on a rerun, and drops patients beyond a smaller count", async () => {
+    const before = files(out)
+    expect(await Effect.runPromise(writePhantomDataset({ out, cases: 3, seed: 5, size: "small", format: "dicom" }))).toMatchObject({ written: 0, kept: 3 })
+    expect(files(out)).toEqual(before)
+    await Effect.runPromise(writePhantomDataset({ out, cases: 2, seed: 5, size: "small", format: "dicom" }))
+    expect(fs.readdirSync(path.join(out, "images")).sort()).toEqual(["PANCREAS_0001", "PANCREAS_0002"])
+    expect(fs.readdirSync(path.join(out, "labels")).sort()).toEqual(["label0001.nii.gz", "label0002.nii.gz"])
+  })
+
+  it("holds one layout: switching format replaces the other one's files", async () => {
+    await Effect.runPromise(writePhantomDataset({ out, cases: 2, seed: 5, size: "small", format: "nifti" }))
+    expect(fs.readdirSync(out).sort()).toEqual([PHANTOM_MARKER, "dataset.json", "imagesTr", "labelsTr"].sort())
+    await Effect.runPromise(writePhantomDataset({ out, cases: 2, seed: 5, size: "small", format: "dicom" }))
+    expect(fs.readdirSync(out).sort()).toEqual([PHANTOM_MARKER, "images", "labels"].sort())
   })
 })

@@ -68,7 +68,8 @@ export const openPage = async (url: string, options: { readonly timeoutMs?: numb
       browser.kill("SIGTERM")
       await exited
     }
-    fs.rmSync(profile, { recursive: true, force: true })
+    // chromium may still be flushing its profile just after exit: retry ENOTEMPTY
+    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })
   }
   try {
     const browserWs = await waitForDevTools(browser, timeoutMs)

@@ -1,8 +1,9 @@
 /**
  * Tools from outside npm that some tests need: Debian's nibabel and nifti_tool (independent
- * NIfTI implementations the interop tests check our files against), tmux (a pseudo-terminal
- * for the terminal UI tests), a Slurm cluster (the Slurm executor's test; `.ci/slurm-up`) and
- * headless Chromium (the HTML report's test). On a developer's fresh machine a missing tool skips its tests, and
+ * NIfTI implementations the interop tests check our files against), PyTorch with torchvision (the
+ * weights interop test saves torchvision's VGG16 with them), pydicom and dcmtk (DICOM writers for
+ * the series interop test), tmux (a pseudo-terminal for the terminal UI tests), a Slurm cluster
+ * (the Slurm executor's test; `.ci/slurm-up`) and headless Chromium (the HTML report's test). On a developer's fresh machine a missing tool skips its tests, and
  * the test run prints one notice naming every missing tool and its Debian package (the global
  * setup, `missingToolsNotice`). Under CI=true, where .ci/run installs every tool, they fail
  * instead, so CI can never pass by skipping.
@@ -28,6 +29,16 @@ export const NIBABEL: ExternalTool = {
     return r?.status === 0 ? null : `${PYTHON} cannot import nibabel${r ? ` (${r.stderr.trim().split("\n").at(-1)})` : ""}`
   },
   debianPackage: "python3-nibabel"
+}
+
+/** Debian's PyTorch and torchvision: the weights interop test saves torchvision's VGG16 with them. */
+export const TORCHVISION: ExternalTool = {
+  name: "torchvision",
+  problem: () => {
+    const r = fs.existsSync(PYTHON) ? spawnSync(PYTHON, ["-c", "import torch, torchvision"], { encoding: "utf8" }) : undefined
+    return r?.status === 0 ? null : `${PYTHON} cannot import torch and torchvision${r ? ` (${r.stderr.trim().split("\n").at(-1)})` : ""}`
+  },
+  debianPackage: "python3-torch python3-torchvision"
 }
 
 export const NIFTI_TOOL: ExternalTool = {
@@ -68,8 +79,27 @@ export const CHROMIUM: ExternalTool = {
   },
   debianPackage: "chromium"
 }
+/** pydicom, an independent DICOM writer for the series interop test (Debian's Python, as nibabel). */
+export const PYDICOM: ExternalTool = {
+  name: "pydicom",
+  problem: () => {
+    const r = fs.existsSync(PYTHON) ? spawnSync(PYTHON, ["-c", "import pydicom"], { encoding: "utf8" }) : undefined
+    return r?.status === 0 ? null : `${PYTHON} cannot import pydicom${r ? ` (${r.stderr.trim().split("\n").at(-1)})` : ""}`
+  },
+  debianPackage: "python3-pydicom"
+}
 
-export const EXTERNAL_TOOLS: ReadonlyArray<ExternalTool> = [NIFTI_TOOL, NIBABEL, TMUX, SLURM, CHROMIUM]
+/** dcmtk's command-line tools (dump2dcm, dcmodify, dcmcjpeg, dcmdjpeg): another DICOM writer, and real compressed files. */
+export const DCMTK: ExternalTool = {
+  name: "dcmtk",
+  problem: () => {
+    const missing = ["dump2dcm", "dcmodify", "dcmcjpeg", "dcmdjpeg"].filter((t) => spawnSync(t, ["--version"]).error !== undefined)
+    return missing.length === 0 ? null : `${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} missing`
+  },
+  debianPackage: "dcmtk"
+}
+
+export const EXTERNAL_TOOLS: ReadonlyArray<ExternalTool> = [NIFTI_TOOL, NIBABEL, TORCHVISION, PYDICOM, DCMTK, TMUX, SLURM, CHROMIUM]
 
 const problems = new Map<ExternalTool, string | null>()
 /** Each tool is probed once per process (starting Python to import nibabel takes a while). */

@@ -5,7 +5,7 @@
 import { Effect } from "effect"
 import { didYouMean } from "../../dsl/did-you-mean.ts"
 import { PHANTOM_SIZES, type PhantomSize } from "../../ops/phantom/grid.ts"
-import { writePhantomDataset } from "../../runtime/phantom-dataset.ts"
+import { type PhantomFormat, writePhantomDataset } from "../../runtime/phantom-dataset.ts"
 import { numberFlag, stringFlag, UsageError } from "../args.ts"
 import type { Run } from "../command.ts"
 
@@ -14,6 +14,8 @@ export interface PhantomRequest {
   readonly cases: number
   readonly seed: number
   readonly size: string
+  /** Default "nifti". */
+  readonly format?: PhantomFormat
 }
 
 /** Writes the dataset, reporting each case on `stdout`; returns the exit code. */
@@ -35,10 +37,11 @@ export const runPhantom = (request: PhantomRequest, stdout: (line: string) => vo
       cases: request.cases,
       seed: request.seed,
       size: request.size as PhantomSize,
+      format: request.format,
       onCase: ({ id, status }) => stdout(`${id}  ${status}`)
     })
     const seconds = ((Date.now() - started) / 1000).toFixed(1)
-    stdout(`${summary.datasetJson}: ${request.cases} cases (${summary.written} written, ${summary.kept} kept) in ${seconds} s`)
+    stdout(`${summary.listing}: ${request.cases} cases (${summary.written} written, ${summary.kept} kept) in ${seconds} s`)
     return 0
   })
 
@@ -48,7 +51,9 @@ export const run: Run = (args) =>
       out: args.positionals[0]!,
       cases: numberFlag(args, "cases") ?? 20,
       seed: numberFlag(args, "seed") ?? 0,
-      size: stringFlag(args, "size") ?? "small"
+      size: stringFlag(args, "size") ?? "small",
+      // The spec's choices have checked the value.
+      format: (stringFlag(args, "format") ?? "nifti") as PhantomFormat
     },
     (line) => process.stdout.write(line + "\n")
   )

@@ -12,6 +12,7 @@ import { FileSystem } from "../../runtime/file-system.ts"
 import type { Graph } from "../../runtime/graph.ts"
 import { explainPlan, formatPlan, type LivePlacement, type PlanEntry, withLivePlacements } from "../../runtime/plan.ts"
 import { runStatus } from "../../runtime/run-status.ts"
+import { sharedStoreDir } from "../../runtime/shared-store.ts"
 import { displayDir } from "../../runtime/run.ts"
 import { booleanFlag, listFlag, stringFlag } from "../args.ts"
 import type { Run } from "../command.ts"
@@ -23,6 +24,8 @@ export interface PlannedPipeline {
   readonly runDir: string
   /** Where the pipeline's nodes would run, in words (`run.executor`). */
   readonly executor?: string
+  /** The pipeline's `run.store`: the shared store the run would adopt finished nodes from. */
+  readonly store?: string | undefined
 }
 
 /** The nodes a run going on in `runDir` is running now, by key, with where they run. */
@@ -60,7 +63,7 @@ export const makePlanCommand =
     Effect.gen(function* () {
       const planned = yield* load(args.positionals[0]!, listFlag(args, "set"))
       const runDir = stringFlag(args, "run-dir") ?? planned.runDir
-      const entries = withLivePlacements(yield* explainPlan(planned.graph).pipe(Effect.provide(ArtifactStore.layer(runDir))), yield* liveNodes(runDir))
+      const entries = withLivePlacements(yield* explainPlan(planned.graph).pipe(Effect.provide(ArtifactStore.layer(runDir, { shared: sharedStoreDir(planned.store, runDir) }))), yield* liveNodes(runDir))
       yield* Console.log(booleanFlag(args, "json") ? planJson(runDir, entries, planned.executor) : formatPlan(entries, displayDir(runDir), planned.executor))
       return 0
     }).pipe(Effect.provide(FileSystem.layer))

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type { Diagnostic } from "../../dsl/diagnostic.ts"
 import { loadPipeline } from "../../dsl/load.ts"
+import { loadSweep } from "../../dsl/load-sweep.ts"
 import { booleanFlag, listFlag, stringFlag, UsageError } from "../args.ts"
 import type { Run } from "../command.ts"
 import { renderAnnotation, renderLocated } from "../render-error.ts"
@@ -42,7 +43,10 @@ export const run: Run = (args) =>
     const results: FileResult[] = []
     for (const file of args.positionals) {
       const r = yield* Effect.either(loadPipeline(file, sets))
-      results.push({ file, ok: Either.isRight(r), diagnostics: Either.isLeft(r) ? r.left.diagnostics : [] })
+      // A sweep is valid when every one of its runs is.
+      const runs = Either.isRight(r) && r.right.sweep !== undefined ? yield* Effect.either(loadSweep(file, sets)) : undefined
+      const problems = Either.isLeft(r) ? r.left.diagnostics : runs !== undefined && Either.isLeft(runs) ? runs.left.diagnostics : []
+      results.push({ file, ok: problems.length === 0, diagnostics: problems })
     }
     const out = renderResults(results, booleanFlag(args, "json") ? "json" : format)
     yield* Effect.sync(() => {

@@ -136,7 +136,11 @@ export const fcn8sParameterCount = (c: Fcn8sConfig): number => {
   return total
 }
 
-export const createFcn8s = (net: NetName, config: Fcn8sConfig, seed: number): Fcn8s => {
+/**
+ * The VGG-16 convolution blocks (`conv1_1` .. `conv5_3` for 5 blocks), the part of FCN-8s that
+ * ImageNet weights initialise besides fc6 and fc7; also the channels after each block.
+ */
+export const createVggTrunk = (net: NetName, config: Fcn8sConfig, seed: number): { trunk: ConvLayer[][]; poolChannels: number[] } => {
   checkFcn8sConfig(config)
   const base = { seed, net, norm: config.norm, bias: 0 } as const
   const trunk: ConvLayer[][] = []
@@ -159,6 +163,13 @@ export const createFcn8s = (net: NetName, config: Fcn8sConfig, seed: number): Fc
     )
     poolChannels.push(cin)
   })
+  return { trunk, poolChannels }
+}
+
+export const createFcn8s = (net: NetName, config: Fcn8sConfig, seed: number): Fcn8s => {
+  const base = { seed, net, norm: config.norm, bias: 0 } as const
+  const { trunk, poolChannels } = createVggTrunk(net, config, seed)
+  const cin = poolChannels[poolChannels.length - 1]!
   const fc = scaledChannels(FC_CHANNELS, config.width)
   const fc6 = createConv({ ...base, path: `${net}/fc6`, kernelSize: FC6_KERNEL, inChannels: cin, outChannels: fc, weights: "he-normal" })
   const fc7 = createConv({ ...base, path: `${net}/fc7`, kernelSize: 1, inChannels: fc, outChannels: fc, weights: "he-normal" })
@@ -199,6 +210,30 @@ const upsampleBy = (u: Upsampler, x: tf.Tensor4D): tf.Tensor4D => {
   return tf.conv2dTranspose(x, u.kernel.variable as tf.Tensor4D, [n, h * u.stride, w * u.stride, c], u.stride, "same")
 }
 
+/** Each VGG block's output after its 2x2 max pooling (torchvision's `features` ends with the last one). */
+export const vggTrunkForward = (trunk: ReadonlyArray<ReadonlyArray<ConvLayer>>, x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D[] => {
+  const pools: tf.Tensor4D[] = []
+  let y = x
+  for (const block of trunk) {
+    for (const layer of block) y = tf.relu(conv(layer, y, ctx))
+    y = tf.maxPool(y, 2, 2, "valid")
+    pools.push(y)
+  }
+  return pools
+}
+
+/**
+ * The VGG trunk and fc6/fc7 (the part ImageNet weights initialise) on an input whose size is a
+ * multiple of the stride: each block's pooled output, and fc7's (after ReLU and dropout).
+ */
+export const fcn8sEncode = (model: Fcn8s, x: tf.Tensor4D, ctx: ForwardContext): { pools: tf.Tensor4D[]; fc7: tf.Tensor4D } => {
+  const pools = vggTrunkForward(model.trunk, x, ctx)
+  let y = pools[pools.length - 1]!
+  y = dropout(tf.relu(conv(model.fc6, y, ctx)), model.config.dropout, ctx)
+  y = dropout(tf.relu(conv(model.fc7, y, ctx)), model.config.dropout, ctx)
+  return { pools, fc7: y }
+}
+
 /** Logits [N, H, W, outChannels] for an input [N, H, W, inChannels] of any H and W. */
 export const fcn8sForward = (model: Fcn8s, x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D => {
   const { config } = model
@@ -218,14 +253,8 @@ export const fcn8sForward = (model: Fcn8s, x: tf.Tensor4D, ctx: ForwardContext):
           [left, pw - left],
           [0, 0]
         ])
-  const pools: tf.Tensor4D[] = []
-  for (const block of model.trunk) {
-    for (const layer of block) y = tf.relu(conv(layer, y, ctx))
-    y = tf.maxPool(y, 2, 2, "valid")
-    pools.push(y)
-  }
-  y = dropout(tf.relu(conv(model.fc6, y, ctx)), config.dropout, ctx)
-  y = dropout(tf.relu(conv(model.fc7, y, ctx)), config.dropout, ctx)
+  const { pools, fc7 } = fcn8sEncode(model, y, ctx)
+  y = fc7
   const b = config.blocks
   let score = upsampleBy(model.upsample[0], conv(model.scoreFinal, y, ctx))
   score = tf.add(score, conv(model.scoreSkips[0], pools[b - 2]!, ctx))

@@ -60,13 +60,14 @@ export interface PretrainedReport {
 }
 
 /**
- * Initialises parameters from a weights file. Every file tensor (except skipped ones and
+ * Initialises parameters from a weights file's tensors (under rstn's names: `readMappedWeights`
+ * renames other frameworks' files). Every file tensor (except skipped ones and
  * optimiser slots) must land on a model parameter of the same shape; otherwise nothing is
  * assigned and the error lists the offending tensors.
  */
 export const loadPretrained = (
   params: ReadonlyArray<Param>,
-  tensors: ReadonlyArray<NamedArray>,
+  tensors: ReadonlyArray<NamedArray & { readonly source?: string }>,
   options: PretrainedOptions
 ): Either.Either<PretrainedReport, CheckpointMismatchError> => {
   const byName = new Map(params.map((p) => [p.name, p]))
@@ -78,11 +79,13 @@ export const loadPretrained = (
     if (t.name.startsWith("optimizer/") || (options.skip ?? []).some((s) => t.name.startsWith(s))) continue
     const targets = mappings.filter(([from]) => t.name.startsWith(from)).map(([from, to]) => to + t.name.slice(from.length))
     const hits = targets.map((n) => byName.get(n)).filter((p): p is Param => p !== undefined)
-    if (hits.length === 0) unexpected.push(t.name)
+    // A tensor renamed by a weight map is named as the file has it too, so the user can find it.
+    const shown = t.source !== undefined && t.source !== t.name ? `${t.name} (file: ${t.source})` : t.name
+    if (hits.length === 0) unexpected.push(shown)
     for (const p of hits) {
       const same = p.variable.shape.length === t.shape.length && p.variable.shape.every((d, i) => d === t.shape[i])
       if (same) plan.set(p.name, t)
-      else shapeDiffers.push({ name: `${t.name} -> ${p.name}`, expected: p.variable.shape, found: t.shape })
+      else shapeDiffers.push({ name: `${shown} -> ${p.name}`, expected: p.variable.shape, found: t.shape })
     }
   }
   const kept = params.filter((p) => !plan.has(p.name)).map((p) => p.name)

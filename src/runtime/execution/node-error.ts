@@ -15,6 +15,8 @@ import { Cause, Effect, Option, Schema } from "effect"
 import { CheckpointError, CheckpointMismatchError } from "../../ops/train/checkpoint.ts"
 import type { TrainingDivergedError } from "../../ops/train/trainer.ts"
 import { NiftiError } from "../../ops/nifti/nifti-error.ts"
+import { DicomError } from "../../ops/dicom/dicom-error.ts"
+import { WeightsFileError } from "../../ops/weights/weights-error.ts"
 import { WriteError } from "../atomic-write.ts"
 import { CaseDataError } from "../case-store.ts"
 import { DatasetError } from "../dataset.ts"
@@ -113,7 +115,10 @@ export const classify = (e: unknown): NodeError | undefined => {
   if (isNodeError(e)) return e
   if (e instanceof CaseDataError) return new CaseFailure({ message: e.message, hint: e.hint, caseId: e.caseId, file: e.file })
   if (e instanceof NiftiError || e instanceof DatasetError) return new CaseFailure({ message: e.message, hint: e.hint, file: e.file })
-  if (e instanceof CheckpointError || e instanceof CheckpointMismatchError) return new WeightsFailure({ message: e.message, hint: e.hint, file: e.file })
+  if (e instanceof DicomError) return new CaseFailure({ message: e.message, hint: e.hint, file: e.dir })
+  if (e instanceof CheckpointError || e instanceof CheckpointMismatchError || e instanceof WeightsFileError) {
+    return new WeightsFailure({ message: e.message, hint: e.hint, file: e.file })
+  }
   if (e instanceof FileSystemError || e instanceof WriteError) {
     return new StorageFailure({ message: e.message, errno: e.reason, file: e.file, ...(e.hint !== undefined ? { hint: e.hint } : {}) })
   }
@@ -171,9 +176,11 @@ export type KnownError =
   | NodeError
   | CaseDataError
   | NiftiError
+  | DicomError
   | DatasetError
   | CheckpointError
   | CheckpointMismatchError
+  | WeightsFileError
   | FileSystemError
   | WriteError
   | TrainingDivergedError

@@ -23,6 +23,9 @@ export interface CoarseTarget {
   readonly weights: string
 }
 
+/** Samples per forward pass of the coarse network (`rstn predict` uses the same, so its maps are the test's). */
+export const COARSE_BATCH = 4
+
 /** Probability volumes are stored as raw little-endian float32 in NIfTI voxel order. */
 export const encodeProbability = (p: Float32Array): Uint8Array => new Uint8Array(p.buffer, p.byteOffset, p.byteLength)
 export const decodeProbability = (bytes: Uint8Array): Float32Array =>
@@ -40,7 +43,7 @@ export const runCoarse = (ctx: NodeContext, env: PipelineEnv, t: CoarseTarget): 
         model,
         { shape: volumes.grid.shape, image: volumes.windowed },
         t.view,
-        { batchSize: 4, thickness: env.pipeline.sliceThickness }
+        { batchSize: COARSE_BATCH, thickness: env.pipeline.sliceThickness }
       )
       let step = batches.next()
       while (step.done !== true) {

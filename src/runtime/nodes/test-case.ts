@@ -1,8 +1,7 @@
 /**
  * A test-case node: the coarse-to-fine test of one case, exactly as the pipeline's `test.stages`
- * declare it (rstn-reference.md "Testing"): the coarse round's views fused into Z0/S0, then
- * rounds of saliency-transform → crop → fine → fuse until the inter-iteration DSC reaches the
- * stopping threshold or T rounds. Every round's mask is written on the case's grid, its DSC to
+ * declare it (test-loop.ts, shared with `rstn predict`), on the coarse nodes' maps and the
+ * training nodes' weights. Every round's mask is written on the case's grid, its DSC to
  * the ground truth and to the previous round recorded, and a checkpoint saved after each round so
  * a killed test resumes at the round it reached.
  *
@@ -10,14 +9,11 @@
  * 0.99 can all be read off one run); which round is the pipeline's answer for its own t is the
  * evaluation's choice, so editing t re-runs only the evaluation.
  */
-import { Clock, Effect, Option, type Scope } from "effect"
-import type { BodyStage, Pipeline, Stage } from "../../dsl/pipeline.ts"
+import { Clock, Effect, Option } from "effect"
+import type { Pipeline, Stage } from "../../dsl/pipeline.ts"
 import type { RunEvent } from "../events.ts"
 import { encodeNifti1 } from "../../ops/nifti/index.ts"
-import { fineRound } from "../../ops/infer/fine-round.ts"
-import { fuseViews } from "../../ops/fuse.ts"
-import { agreement, agreementAt, dice, type Agreement } from "../../ops/metrics.ts"
-import { fcn8sStride } from "../../ops/nets/fcn8s.ts"
+import { agreement, agreementAt, type Agreement } from "../../ops/metrics.ts"
 import type { Rstn } from "../../ops/nets/rstn.ts"
 import type { View } from "../../ops/views.ts"
 import { readCase } from "../case-store.ts"
@@ -26,6 +22,7 @@ import type { PipelineCase } from "../pipeline-dataset.ts"
 import { type PipelineEnv, probabilityFile, roundMaskFile } from "./env.ts"
 import { decodeProbability } from "./coarse.ts"
 import { NodeFailure } from "./node-failure.ts"
+import { hasSaliencyStage, type LoopResume, type LoopRound, readsViewMaps, runTestLoop } from "./test-loop.ts"
 import { loadTestModel } from "./test-model.ts"
 
 export interface TestCaseTarget {
@@ -65,23 +62,6 @@ export interface RoundRecord extends Agreement {
   readonly ms: number
   /** Samples the fine network ran on, over all views (0 for the coarse round). */
   readonly fineSamples: number
-}
-
-interface State {
-  views: Float32Array[] | null
-  score: Float32Array | null
-  /** The last fused round's maps of each view before fusion, for saliency-transform { map: view }. */
-  viewScores: Float32Array[] | null
-  /** Round 0's score map, for saliency-transform { from: coarse }; recomputed on resume with round 0. */
-  coarseScore: Float32Array | null
-  /** Round 0's maps of each view, for { from: coarse, map: view }; recomputed on resume with round 0. */
-  coarseViews: Float32Array[] | null
-  mask: Uint8Array | null
-  saliency: { readonly from: "previous-score" | "coarse-score" | "ground-truth"; readonly perView: boolean } | null
-  crop: { readonly by: "previous-mask" | "ground-truth"; readonly margin: number; readonly align: boolean } | null
-  fineSamples: number
-  roundStart: number
-  records: RoundRecord[]
 }
 
 /** What a test node saves after each round, and a resumed attempt starts from. */
@@ -178,7 +158,6 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
     Effect.gen(function* () {
       const p = env.pipeline
       const c = yield* readCase(t.case, p)
-      const { shape } = c.grid
       const n = c.label.length
       const withSaliency = hasSaliencyStage(p.test.stages)
       const withViewMaps = readsViewMaps(p.test.stages)
@@ -187,176 +166,101 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
         Effect.gen(function* () {
           const key = `${phase}/${view}`
           const hit = models.get(key)
-          if (hit) return hit
+          if (hit) return [hit]
           const id = t.fine[phase]?.[view]
           if (id === undefined) return yield* Effect.dieMessage(`no training node for phase ${phase} view ${view}`)
           const m = yield* loadTestModel(env, { fine: ctx.input(id), withSaliency })
           models.set(key, m)
-          return m
+          return [m]
         })
 
       /** The last round a resumed attempt took from its checkpoint instead of computing it. */
       let resumedAfterRound: number | null = null
-      const s: State = { views: null, score: null, viewScores: null, coarseScore: null, coarseViews: null, mask: null, saliency: null, crop: null, fineSamples: 0, roundStart: 0, records: [] }
+      const records: RoundRecord[] = []
       const now = Clock.currentTimeMillis
-
       const written: Uint8Array[] = []
-      const writeRound = (round: number, mask: Uint8Array) => {
-        const file = encodeNifti1({ ...c.grid, data: mask }, "uint8", { description: `rstn ${t.case.id} round ${round}` })
-        written[round] = file
-        return ctx.writeFile(roundMaskFile(round), file)
-      }
 
-      const fuse = (stage: Extract<BodyStage, { kind: "fuse" }>) =>
+      const onRound = (r: LoopRound) =>
         Effect.gen(function* () {
-          if (s.views === null) return yield* Effect.dieMessage("fuse before any coarse or fine stage")
-          const fused = fuseViews(shape, s.views, {
-            threshold: stage.threshold,
-            components: stage.components,
-            momentum: stage.momentum ?? 0,
-            // Rounds 2.. only: round 1 replaces the coarse network's map, it does not refine it.
-            previous: s.records.length >= 2 ? s.score : null
+          records.push({
+            round: r.round,
+            ...agreement(c.label, r.mask),
+            views: r.views.map((v, i) => ({ view: t.views[i]!, ...agreementAt(c.label, v, r.threshold) })),
+            interDsc: r.interDsc,
+            ms: r.ms,
+            fineSamples: r.fineSamples
           })
-          const round = s.records.length
-          const record: RoundRecord = {
-            round,
-            ...agreement(c.label, fused.mask),
-            views: s.views.map((v, i) => ({ view: t.views[i]!, ...agreementAt(c.label, v, stage.threshold) })),
-            interDsc: s.mask === null ? null : dice(s.mask, fused.mask),
-            ms: (yield* now) - s.roundStart,
-            fineSamples: s.fineSamples
-          }
-          s.records.push(record)
-          s.score = fused.score
-          s.viewScores = s.views
-          if (round === 0) {
-            s.coarseScore = fused.score
-            s.coarseViews = s.views
-          }
-          s.mask = fused.mask
-          s.views = null
-          s.fineSamples = 0
-          yield* writeRound(round, fused.mask)
-          yield* ctx.publish(roundEvent(yield* now, t.case, s.records, round, p.evaluation.thresholds))
-          s.roundStart = yield* now
+          const file = encodeNifti1({ ...c.grid, data: r.mask }, "uint8", { description: `rstn ${t.case.id} round ${r.round}` })
+          written[r.round] = file
+          yield* ctx.writeFile(roundMaskFile(r.round), file)
+          yield* ctx.publish(roundEvent(yield* now, t.case, records, r.round, p.evaluation.thresholds))
         })
 
-      const fine = (stage: Extract<BodyStage, { kind: "fine" }>) =>
+      const resume = (first: number) =>
         Effect.gen(function* () {
-          const crop = s.crop ?? { by: "previous-mask" as const, margin: p.crop.margin, align: false }
-          const saliency = s.saliency ?? { from: "previous-score", perView: false }
-          const fromCoarse = saliency.from === "coarse-score"
-          const fusedScore = (fromCoarse ? s.coarseScore : s.score) ?? new Float32Array(n)
-          const viewScores = fromCoarse ? s.coarseViews : s.viewScores
-          const previousMask = s.mask ?? new Uint8Array(n)
-          const views: Float32Array[] = []
-          for (const [i, view] of t.views.entries()) {
-            const model = yield* modelFor(stage.weights, view)
-            const score = saliency.perView ? (viewScores?.[i] ?? fusedScore) : fusedScore
-            const r = fineRound(
-              model,
-              { shape, image: c.windowed, score, mask: previousMask, label: c.label },
-              view,
-              {
-                margin: crop.margin,
-                threshold: p.crop.threshold,
-                thickness: p.sliceThickness,
-                crop: crop.by,
-                align: crop.align ? fcn8sStride(model.config.fine) : 1,
-                saliency: saliency.from === "coarse-score" ? "previous-score" : saliency.from
-              }
-            )
-            views.push(r.probability)
-            s.fineSamples += r.samples
-            yield* ctx.safePoint()
-          }
-          s.views = views
-        })
-
-      const coarse = Effect.gen(function* () {
-        s.views = yield* Effect.forEach(t.views, (view) =>
-          Effect.map(ctx.input(t.coarse[view]!).readFile(probabilityFile), (bytes) => decodeProbability(bytes))
-        )
-      })
-
-      const runStage = (stage: Stage | BodyStage): Effect.Effect<void, unknown, Scope.Scope> => {
-        switch (stage.kind) {
-          case "coarse":
-            return coarse
-          case "saliency-transform":
-            return Effect.sync(() => {
-              s.saliency = {
-                from: stage.from === "oracle" ? "ground-truth" : stage.from === "coarse" ? "coarse-score" : "previous-score",
-                perView: stage.map === "view"
-              }
-            })
-          case "crop":
-            return Effect.sync(() => {
-              s.crop = { by: stage.by === "oracle-box" ? "ground-truth" : "previous-mask", margin: stage.margin, align: stage.align === "stride" }
-            })
-          case "fine":
-            return fine(stage)
-          case "fuse":
-            return fuse(stage)
-          case "converge-until":
-            return converge(stage)
-        }
-      }
-
-      const converge = (stage: Extract<Stage, { kind: "converge-until" }>) =>
-        Effect.gen(function* () {
-          const first = s.records.length
           const saved = yield* ctx.loadCheckpoint
-          if (Option.isSome(saved)) {
-            const restored = decodeRoundCheckpoint(saved.value, n)
-            // A checkpoint holds the rounds up to one inside this loop; the rounds before the
-            // loop were just recomputed, identically (inference is deterministic).
-            if (restored && restored.records.length > first && (!withViewMaps || restored.views.length === t.views.length)) {
-              s.records = [...restored.records]
-              s.score = restored.score
-              s.viewScores = withViewMaps ? [...restored.views] : null
-              s.mask = restored.mask
-              for (const [round, file] of restored.files.entries()) {
-                written[round] = file
-                yield* ctx.writeFile(roundMaskFile(round), file)
-              }
-              resumedAfterRound = s.records.length - 1
-              const at = yield* now
-              yield* ctx.publish({ _tag: "log", at, message: `${ctx.label}: resumed after round ${resumedAfterRound} from its checkpoint` })
-              // Announce the restored rounds again, so every view of this run shows them.
-              for (let round = first; round < s.records.length; round++) {
-                yield* ctx.publish(roundEvent(at, t.case, s.records, round, p.evaluation.thresholds))
-              }
-            } else {
-              yield* ctx.publish({
-                _tag: "warning",
-                at: yield* now,
-                key: ctx.key,
-                caseId: t.case.id,
-                message: `${ctx.label}: its round checkpoint cannot be used (damaged or from another version); the rounds start over`
-              })
-            }
+          if (Option.isNone(saved)) return null
+          const restored = decodeRoundCheckpoint(saved.value, n)
+          // A checkpoint holds the rounds up to one inside this loop; the rounds before the
+          // loop were just recomputed, identically (inference is deterministic).
+          if (!(restored && restored.records.length > first && (!withViewMaps || restored.views.length === t.views.length))) {
+            yield* ctx.publish({
+              _tag: "warning",
+              at: yield* now,
+              key: ctx.key,
+              caseId: t.case.id,
+              message: `${ctx.label}: its round checkpoint cannot be used (damaged or from another version); the rounds start over`
+            })
+            return null
           }
-          s.roundStart = yield* now
-          while (s.records.length - first < stage.maxRounds) {
-            const last = s.records.at(-1)
-            if (s.records.length > first && last?.interDsc !== null && last!.interDsc >= t.stopAt) break
-            s.saliency = null
-            s.crop = null
-            for (const b of stage.body) yield* runStage(b)
-            yield* ctx.saveCheckpoint(
-              encodeRoundCheckpoint({ records: s.records, score: s.score!, views: withViewMaps ? (s.viewScores ?? []) : [], mask: s.mask!, files: written })
-            )
-            yield* ctx.safePoint()
+          records.splice(0, records.length, ...restored.records)
+          for (const [round, file] of restored.files.entries()) {
+            written[round] = file
+            yield* ctx.writeFile(roundMaskFile(round), file)
           }
+          resumedAfterRound = records.length - 1
+          const at = yield* now
+          yield* ctx.publish({ _tag: "log", at, message: `${ctx.label}: resumed after round ${resumedAfterRound} from its checkpoint` })
+          // Announce the restored rounds again, so every view of this run shows them.
+          for (let round = first; round < records.length; round++) {
+            yield* ctx.publish(roundEvent(at, t.case, records, round, p.evaluation.thresholds))
+          }
+          const resumed: LoopResume = {
+            rounds: records.length,
+            lastInterDsc: records.at(-1)!.interDsc,
+            score: restored.score,
+            viewScores: withViewMaps ? [...restored.views] : null,
+            mask: restored.mask
+          }
+          return resumed
         })
 
-      s.roundStart = yield* now
-      for (const stage of p.test.stages) yield* runStage(stage)
-      if (s.records.length === 0) {
+      yield* runTestLoop({
+        stages: p.test.stages,
+        views: t.views,
+        shape: c.grid.shape,
+        image: c.windowed,
+        label: c.label,
+        cropThreshold: p.crop.threshold,
+        cropMargin: p.crop.margin,
+        thickness: p.sliceThickness,
+        stopAt: t.stopAt,
+        coarse: Effect.forEach(t.views, (view) =>
+          Effect.map(ctx.input(t.coarse[view]!).readFile(probabilityFile), (bytes) => decodeProbability(bytes))
+        ),
+        fineModels: modelFor,
+        onRound,
+        resume,
+        afterLoopRound: (state) =>
+          ctx.saveCheckpoint(
+            encodeRoundCheckpoint({ records, score: state.score, views: withViewMaps ? (state.viewScores ?? []) : [], mask: state.mask, files: written })
+          ),
+        safePoint: ctx.safePoint()
+      })
+      if (records.length === 0) {
         return yield* new NodeFailure({ message: "the test stages produced no mask", hint: "end test.stages with a fuse stage" })
       }
-      const rounds = s.records
+      const rounds = records
       const coarseDsc = p.test.stages[0]?.kind === "coarse" ? rounds[0]!.dsc : null
       const result: TestCaseResult = {
         caseId: t.case.id,
@@ -444,13 +348,6 @@ const countOnes = (m: Uint8Array): number => {
   for (let i = 0; i < m.length; i++) k += m[i]!
   return k
 }
-
-const hasSaliencyStage = (stages: ReadonlyArray<Stage | BodyStage>): boolean =>
-  stages.some((s) => s.kind === "saliency-transform" || (s.kind === "converge-until" && hasSaliencyStage(s.body)))
-
-/** Whether a saliency-transform reads each view's own map (then round checkpoints keep them). */
-const readsViewMaps = (stages: ReadonlyArray<Stage | BodyStage>): boolean =>
-  stages.some((s) => (s.kind === "saliency-transform" && s.map === "view") || (s.kind === "converge-until" && readsViewMaps(s.body)))
 
 /** The t of the pipeline's converge-until stage, if it has one. */
 export const convergeThreshold = (stages: ReadonlyArray<Stage>): number | null => {

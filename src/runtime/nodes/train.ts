@@ -11,6 +11,8 @@ import { loadPretrained, readWeights, restoreWeights } from "../../ops/nets/pret
 import { createRstn, describeRstn, type Rstn } from "../../ops/nets/rstn.ts"
 import { type CheckpointError, type CheckpointMismatchError, decodeCheckpoint, encodeCheckpoint } from "../../ops/train/checkpoint.ts"
 import { createTrainer, type Trainer, TrainingDivergedError } from "../../ops/train/trainer.ts"
+import { readMappedWeights } from "../../ops/weights/weights-file.ts"
+import type { WeightsFileError } from "../../ops/weights/weights-error.ts"
 import type { FileSystemError } from "../file-system.ts"
 import { trainingSamples, volumeBatchSource, type TrainingVolume } from "../../ops/train/volume-source.ts"
 import type { View } from "../../ops/views.ts"
@@ -58,7 +60,14 @@ const trainingVolumes = (ctx: NodeContext, env: PipelineEnv, fold: number): Effe
   })
 
 /** What can stop a training node: a case, weights it reads, a diverging loss, the run directory. */
-export type TrainError = CaseError | NodeFailure | CheckpointError | CheckpointMismatchError | TrainingDivergedError | FileSystemError
+export type TrainError =
+  | CaseError
+  | NodeFailure
+  | CheckpointError
+  | CheckpointMismatchError
+  | WeightsFileError
+  | TrainingDivergedError
+  | FileSystemError
 
 export const runTrain = (ctx: NodeContext, env: PipelineEnv, t: TrainTarget): Effect.Effect<NodeResult, TrainError> =>
   Effect.gen(function* () {
@@ -83,8 +92,10 @@ export const runTrain = (ctx: NodeContext, env: PipelineEnv, t: TrainTarget): Ef
             catch: () =>
               new NodeFailure({ message: `cannot read ${pre.file}`, file: pre.file, hint: "networks.pretrained.file must name a readable weights file" })
           })
-          const ckpt = yield* decodeCheckpoint(new Uint8Array(bytes), pre.file)
-          yield* loadPretrained(model.params, ckpt.tensors, { file: pre.file, mappings: pre.mappings, skip: pre.skip, requireAll: pre.requireAll })
+          // Any format (rstn checkpoint, torch.save, safetensors), renamed by the named map;
+          // `skip` applies to the file's names here and to the mapped names below.
+          const weights = yield* readMappedWeights(new Uint8Array(bytes), pre.file, { map: pre.map, skip: pre.skip })
+          yield* loadPretrained(model.params, weights.tensors, { file: pre.file, mappings: pre.mappings, skip: pre.skip, requireAll: pre.requireAll })
         }
         const thickness = p.sliceThickness
         const layout = { thickness, inChannels: thickness, outChannels: thickness }
