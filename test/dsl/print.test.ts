@@ -25,6 +25,6 @@ describe("pipelineYaml", () => {
     expect(lines).toContain("  margin: 12 # --set crop.margin=12")
     expect(lines).toContain("    - kernel: 5 # " + `${path.join(dir, "kernel-5x5.yaml")}:11`)
     expect(lines).toContain("      activation: none # " + `${path.join(dir, "kernel-5x5.yaml")}:11`)
-    expect(lines).toContain("  on-case-error: skip # " + `${path.join(dir, "rstn-best.yaml")}:77`)
+    expect(lines).toContain("  on-case-error: skip # " + `${path.join(dir, "rstn-best.yaml")}:84`)
   })
 })
