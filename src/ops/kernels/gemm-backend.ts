@@ -1,8 +1,9 @@
 /**
  * Whether a wasm backend computes its convolutions with rstn's fused multiply-add product
- * (gemm-simd.ts), and that product. Only the single-threaded build does: the product runs on the
- * calling thread, and the threaded build's XNNPACK spreads its convolutions over the pool
- * (`run.threads`). `useGemm(false)` keeps XNNPACK everywhere (benchmarks compare the two).
+ * (gemm-simd.ts), and that product. Both builds do: in the threaded one the product runs on the
+ * calling thread while XNNPACK's pool runs the other kernels, so a run gives the same numbers on
+ * any thread count (a convolution's result depends on how it is computed, not on the threads).
+ * `useGemm(false)` keeps XNNPACK's convolutions everywhere (benchmarks compare the two).
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
 import { gemmSimdFor, type GemmSimd } from "./gemm-simd.ts"
@@ -15,11 +16,9 @@ export const useGemm = (on: boolean): void => {
   enabled = on
 }
 
-/** The product for this backend's heap, or null where it is off, threaded, or cannot compile. */
+/** The product for this backend's heap, or null where it is off or cannot compile (no relaxed SIMD). */
 export const gemmOf = (backend: BackendWasm): GemmSimd | null => {
   if (!enabled) return null
   const memory = backendMemory(backend.wasm)
-  if (memory === undefined) return null
-  if (typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer) return null
-  return gemmSimdFor(memory)
+  return memory === undefined ? null : gemmSimdFor(memory)
 }
