@@ -119,7 +119,13 @@ export const compilePipeline = (pipeline: Pipeline, dataset: PipelineDataset): E
           group: "training",
           label: `train fold ${fold} view ${view} phase ${phase.name}`,
           deps: previous === null ? [] : [previous],
-          config: { ...(configSubtree(p, [...trainingPaths, own]) as object), fold, view, cases: trainCases },
+          config: {
+            ...(configSubtree(p, [...trainingPaths, own]) as object),
+            fold,
+            view,
+            cases: trainCases,
+            ...(dataset.weights != null ? { weights: dataset.weights } : {})
+          },
           engine: ENGINE_VERSION,
           cost: trainingCost(phase, trainCases.length),
           run: (ctx) => asNodeError(runTrain(ctx, env, { fold, view, phase, previous }))

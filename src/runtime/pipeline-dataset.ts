@@ -29,6 +29,11 @@ export interface PipelineDataset {
   readonly cases: ReadonlyArray<PipelineCase>
   /** The folds the pipeline runs (`dataset.fold`). */
   readonly runFolds: ReadonlyArray<number>
+  /**
+   * `networks.pretrained.file`'s size and modification time (null: none named, or missing): part
+   * of the training keys, so replacing the weights file retrains instead of reusing finished work.
+   */
+  readonly weights?: string | null
 }
 
 export interface PrepareOptions {
@@ -123,5 +128,7 @@ export const prepareDataset = (p: Pipeline, options: PrepareOptions): Effect.Eff
     }
     const cases = listed.map((c, index) => ({ ...c, index, fold: foldOf(n, folds, index), fingerprint: c.fingerprint ?? "" }))
     const runFolds = p.dataset.fold === "all" ? Array.from({ length: folds }, (_, f) => f) : [...p.dataset.fold]
-    return { root, cases, runFolds }
+    const pretrained = p.networks.pretrained
+    const weights = pretrained === null ? null : yield* stamp(pretrained.file)
+    return { root, cases, runFolds, weights }
   })

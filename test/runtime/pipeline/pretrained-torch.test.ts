@@ -67,6 +67,24 @@ describe("a pipeline naming PyTorch weights directly", () => {
     expect(own.code).toBe(0)
     expect(firstLoss(r.output)).not.toBe(firstLoss(own.output))
 
+    // Rerun with the same file: every trained network is reused. Replace the file's contents
+    // (other weights, same path): the training nodes' keys change and they train again from it.
+    const trainingStarted = () => {
+      const events = runSegments(s.runDir).at(-1)!
+      const plan = events.find((e) => e._tag === "run-started")
+      const training = new Set(plan?._tag === "run-started" ? plan.nodes.filter((n) => n.group === "training").map((n) => n.key) : [])
+      return events.filter((e) => e._tag === "node-started" && training.has(e.key)).length
+    }
+    expect((await runInProcess(s.file, { overrides: pretrained(weights) })).code).toBe(0)
+    expect(trainingStarted()).toBe(0)
+    const model3 = createRstn(rstnConfig(pipeline), 6)
+    fs.writeFileSync(weights, safetensorsFile(readWeights(model3.params)))
+    model3.dispose()
+    const replaced = await runInProcess(s.file, { overrides: pretrained(weights) })
+    expect(replaced.code, replaced.output).toBe(0)
+    expect(trainingStarted()).toBeGreaterThan(0)
+    expect(firstLoss(replaced.output)).not.toBe(firstLoss(r.output))
+
     // The same file without one tensor: require-all names the parameter it would leave uninitialised.
     const partial = path.join(s.dir, "partial.safetensors")
     const model2 = createRstn(rstnConfig(pipeline), 5)
