@@ -12,6 +12,13 @@ export type Mask = Uint8Array
  * DSC(Y, Z) = 2|Y ∩ Z| / (|Y| + |Z|). Two empty masks give 1 (rstn-reference.md "Testing":
  * two empty masks count as DSC 1), so an empty prediction of an empty label is perfect.
  */
+/** The voxels a binary mask (0/1) marks. */
+export const maskVoxels = (m: Mask): number => {
+  let k = 0
+  for (let i = 0; i < m.length; i++) k += m[i]!
+  return k
+}
+
 export const dice = (y: Mask, z: Mask): number => agreement(y, z).dsc
 
 /** A predicted mask against the ground truth: what the DSC, precision and recall are made of. */

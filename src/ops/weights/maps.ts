@@ -43,29 +43,27 @@ const shapeText = (s: ReadonlyArray<number>) => `[${s.join(",")}]`
 
 const asIs: Convert = (t) => (t.shape.length === 1 ? { shape: [...t.shape], data: t.data } : `a bias must be 1-D, the file has ${shapeText(t.shape)}`)
 
-/** [o, i, h, w] -> [h, w, i, o]. */
-export const oihwToHwio: Convert = (t) => {
-  if (t.shape.length !== 4) return `a convolution weight must be 4-D [out, in, h, w], the file has ${shapeText(t.shape)}`
-  const [o, i, h, w] = t.shape as [number, number, number, number]
+/**
+ * PyTorch's [a, b, h, w] weight layout to TensorFlow's [h, w, b, a]: a convolution's [out, in, h, w]
+ * becomes HWIO, a transposed convolution's [in, out, h, w] becomes [h, w, out, in] (conv2dTranspose's
+ * filter). One permutation; `kind` and `layout` name the tensor in the error for a tensor of another rank.
+ */
+const spatialLast = (kind: string, layout: string): Convert => (t) => {
+  if (t.shape.length !== 4) return `a ${kind} weight must be 4-D [${layout}], the file has ${shapeText(t.shape)}`
+  const [a, b, h, w] = t.shape as [number, number, number, number]
   const out = new Float32Array(t.data.length)
-  for (let a = 0; a < o; a++)
-    for (let b = 0; b < i; b++)
+  for (let p = 0; p < a; p++)
+    for (let q = 0; q < b; q++)
       for (let y = 0; y < h; y++)
-        for (let x = 0; x < w; x++) out[((y * w + x) * i + b) * o + a] = t.data[((a * i + b) * h + y) * w + x]!
-  return { shape: [h, w, i, o], data: out }
+        for (let x = 0; x < w; x++) out[((y * w + x) * b + q) * a + p] = t.data[((p * b + q) * h + y) * w + x]!
+  return { shape: [h, w, b, a], data: out }
 }
 
+/** [o, i, h, w] -> [h, w, i, o]. */
+export const oihwToHwio: Convert = spatialLast("convolution", "out, in, h, w")
+
 /** Transposed convolution [i, o, h, w] -> [h, w, o, i]. */
-const iohwToHwoi: Convert = (t) => {
-  if (t.shape.length !== 4) return `a transposed-convolution weight must be 4-D [in, out, h, w], the file has ${shapeText(t.shape)}`
-  const [i, o, h, w] = t.shape as [number, number, number, number]
-  const out = new Float32Array(t.data.length)
-  for (let b = 0; b < i; b++)
-    for (let a = 0; a < o; a++)
-      for (let y = 0; y < h; y++)
-        for (let x = 0; x < w; x++) out[((y * w + x) * o + a) * i + b] = t.data[((b * o + a) * h + y) * w + x]!
-  return { shape: [h, w, o, i], data: out }
-}
+const iohwToHwoi: Convert = spatialLast("transposed-convolution", "in, out, h, w")
 
 /**
  * A Linear [out, c*k*k] as a k x k convolution [k, k, c, out]: the Linear saw its input

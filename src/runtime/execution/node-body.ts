@@ -34,7 +34,7 @@ export interface BodyEnv {
 }
 
 /** Yields to the Node event loop (not only to other fibers), so signal handlers and IPC messages get to run. */
-const yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume) => {
+export const yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume) => {
   const handle = setImmediate(() => resume(Effect.void))
   return Effect.sync(() => clearImmediate(handle))
 })

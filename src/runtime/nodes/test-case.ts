@@ -13,7 +13,7 @@ import { Clock, Effect, Option } from "effect"
 import type { Pipeline, Stage } from "../../dsl/pipeline.ts"
 import type { RunEvent } from "../events.ts"
 import { encodeNifti1 } from "../../ops/nifti/index.ts"
-import { agreement, agreementAt, type Agreement } from "../../ops/metrics.ts"
+import { agreement, agreementAt, type Agreement, maskVoxels } from "../../ops/metrics.ts"
 import type { Rstn } from "../../ops/nets/rstn.ts"
 import type { View } from "../../ops/views.ts"
 import { readCase } from "../case-store.ts"
@@ -265,7 +265,7 @@ export const runTestCase = (ctx: NodeContext, env: PipelineEnv, t: TestCaseTarge
       const result: TestCaseResult = {
         caseId: t.case.id,
         fold: t.case.fold,
-        foreground: countOnes(c.label),
+        foreground: maskVoxels(c.label),
         rounds: rounds.map((r) => ({ ...r })),
         coarseDsc,
         coarseMs: Object.fromEntries(t.views.flatMap((v) => (t.coarse[v] ? [[v, (ctx.input(t.coarse[v]!).json.ms as number) ?? null]] : [])))
@@ -342,12 +342,6 @@ export const replayCase = (at: number, result: TestCaseResult, p: Pipeline): Rea
   ...result.rounds.map((_, round) => roundEvent(at, { id: result.caseId, fold: result.fold }, result.rounds, round, p.evaluation.thresholds)),
   caseEvent(at, result, p)
 ]
-
-const countOnes = (m: Uint8Array): number => {
-  let k = 0
-  for (let i = 0; i < m.length; i++) k += m[i]!
-  return k
-}
 
 /** The t of the pipeline's converge-until stage, if it has one. */
 export const convergeThreshold = (stages: ReadonlyArray<Stage>): number | null => {

@@ -18,6 +18,7 @@ import { resolvePipelineText } from "../../dsl/load.ts"
 import { parseSetFlag } from "../../dsl/overrides.ts"
 import { Pipeline } from "../../dsl/pipeline.ts"
 import { coarsePassBatches } from "../../ops/infer/coarse-pass.ts"
+import { maskVoxels } from "../../ops/metrics.ts"
 import type { NiftiImage } from "../../ops/nifti/index.ts"
 import type { Rstn } from "../../ops/nets/rstn.ts"
 import { axisCodes, reorient, reorientation, reorientedShape, type Reorientation, undoReorientation } from "../../ops/orientation.ts"
@@ -27,6 +28,7 @@ import { atomicWrite } from "../atomic-write.ts"
 import { checkBackend } from "../backend.ts"
 import { caseIdOf } from "../dataset.ts"
 import { nodeThreads } from "../execution/choose.ts"
+import { yieldToEventLoop } from "../execution/node-body.ts"
 import { readNiftiFile, writeNiftiFile } from "../nifti-file.ts"
 import { COARSE_BATCH } from "../nodes/coarse.ts"
 import { convergeThreshold } from "../nodes/test-case.ts"
@@ -192,13 +194,6 @@ const networks = (model: TrainedModel, p: Pipeline, folds: ReadonlyArray<number>
   }
 }
 
-const fileExists = (file: string): boolean => fs.existsSync(file)
-
-/** Gives the event loop a turn (a macrotask), so the terminal UI draws and signals land during long synchronous passes. */
-const breathe: Effect.Effect<void> = Effect.async<void>((resume) => {
-  const handle = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(handle))
-})
 
 export const maskFile = (outDir: string, id: string): string => path.join(outDir, `${id}.nii.gz`)
 export const recordFile = (outDir: string, id: string): string => path.join(outDir, `${id}.json`)
@@ -237,12 +232,6 @@ const prepareScan = (c: PredictCase, image: NiftiImage, p: Pipeline, model: Trai
     }
   })
 
-const countOnes = (m: Uint8Array): number => {
-  let k = 0
-  for (let i = 0; i < m.length; i++) k += m[i]!
-  return k
-}
-
 const predictCase = (req: PredictRequest, p: Pipeline, folds: ReadonlyArray<number>, nets: Networks, c: PredictCase) =>
   Effect.gen(function* () {
     const now = Clock.currentTimeMillis
@@ -273,7 +262,7 @@ const predictCase = (req: PredictRequest, p: Pipeline, folds: ReadonlyArray<numb
             const batches = coarsePassBatches(model, { shape: scan.shape, image: scan.windowed }, view, { batchSize: COARSE_BATCH, thickness: p.sliceThickness })
             let step = batches.next()
             while (step.done !== true) {
-              yield* breathe
+              yield* yieldToEventLoop
               step = batches.next()
             }
             maps.push(step.value)
@@ -285,10 +274,10 @@ const predictCase = (req: PredictRequest, p: Pipeline, folds: ReadonlyArray<numb
       fineModels: nets.fine,
       onRound: (r) =>
         Effect.sync(() => {
-          rounds.push({ round: r.round, interDsc: r.interDsc, ms: r.ms, fineSamples: r.fineSamples, voxels: countOnes(r.mask) })
+          rounds.push({ round: r.round, interDsc: r.interDsc, ms: r.ms, fineSamples: r.fineSamples, voxels: maskVoxels(r.mask) })
           req.onEvent({ _tag: "case-round", id: c.id, round: r.round, interDsc: r.interDsc, ms: r.ms })
         }),
-      safePoint: breathe
+      safePoint: yieldToEventLoop
     })
     if (outcome.mask === null || outcome.score === null) {
       return yield* new PredictError({ file: req.model.origin, reason: "its test stages produced no mask", hint: "end test.stages with a fuse stage" })
@@ -373,7 +362,7 @@ export const predict = (req: PredictRequest) =>
         cases,
         (c, index) =>
           Effect.gen(function* () {
-            if (!req.force && fileExists(recordFile(req.outDir, c.id)) && fileExists(maskFile(req.outDir, c.id))) {
+            if (!req.force && fs.existsSync(recordFile(req.outDir, c.id)) && fs.existsSync(maskFile(req.outDir, c.id))) {
               skipped++
               req.onEvent({ _tag: "case-skipped", id: c.id, file: maskFile(req.outDir, c.id) })
               return
