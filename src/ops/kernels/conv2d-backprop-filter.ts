@@ -36,6 +36,7 @@ import {
 } from "./wasm-kernel-utils.ts"
 import { filterGradByGemm, suitsGemm } from "./conv2d-gemm.ts"
 import { gemmOf } from "./gemm-backend.ts"
+import { filterGradByTaps, suitsTapsGemm } from "./conv2d-small-map.ts"
 
 const pad4 = (backend: BackendWasm, x: Info, paddings: ReadonlyArray<readonly [number, number]>): Info =>
   run(backend, "PadV2", { x }, { paddings: paddings.map((p) => [...p]), constantValue: 0 })
@@ -105,6 +106,8 @@ export const MIN_ROWS_FOR_PRODUCTS = 2048
 
 /** The filter gradient [kh, kw, inC, outC] of an NHWC conv2d with this geometry (dilation 1). */
 export const backpropFilter = (backend: BackendWasm, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo): Info => {
+  const taps = suitsTapsGemm(info) ? gemmOf(backend) : null
+  if (taps !== null) return filterGradByTaps(backend, taps, x, dy, info)
   const simd = suitsGemm(info) ? gemmOf(backend) : null
   if (simd !== null) return filterGradByGemm(backend, simd, x, dy, info)
   const rows = info.batchSize * (info.outHeight + info.filterHeight - 1) * (info.outWidth + info.filterWidth - 1)

@@ -26,7 +26,10 @@ import {
   zeros
 } from "./wasm-kernel-utils.ts"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
-import { backpropInputByTaps, suitsTaps } from "./conv2d-small-map.ts"
+import { backpropInputByTaps, suitsTaps, suitsTapsGemm } from "./conv2d-small-map.ts"
+import { gemmOf } from "./gemm-backend.ts"
+import { pointwiseInputGrad, unpadded1x1 } from "./conv2d-gemm.ts"
+import { GEMM_ROWS } from "./gemm-simd.ts"
 
 /** How one spatial axis of the input gradient is computed from the output gradient. */
 export interface AxisPlan {
@@ -105,7 +108,11 @@ export const backpropInput = (
   filter: Info,
   info: tf.backend_util.Conv2DInfo
 ): Info => {
-  if (suitsTaps(info)) return backpropInputByTaps(backend, dy, filter, info)
+  const pointwise = unpadded1x1(info) && info.strideHeight === 1 && info.strideWidth === 1
+  const gemm = gemmOf(backend)
+  if (pointwise && gemm !== null && info.inChannels % GEMM_ROWS === 0) return pointwiseInputGrad(backend, gemm, dy, filter, info)
+  const simd = suitsTapsGemm(info) ? gemm : null
+  if (simd !== null || suitsTaps(info)) return backpropInputByTaps(backend, dy, filter, info, simd)
   const { batchSize: n, inHeight: height, inWidth: width, inChannels: inC, outHeight, outWidth } = info
   const h = planAxis(height, outHeight, info.filterHeight, info.strideHeight, info.padInfo.top)
   const w = planAxis(width, outWidth, info.filterWidth, info.strideWidth, info.padInfo.left)

@@ -72,17 +72,23 @@ const paddedFilter = (backend: BackendWasm, filter: Info, outC: number, padded: 
 
 /**
  * The input zero-padded to the geometry's Hp x Wp grid per image, images stacked as rows of Cin
- * floats, with zero rows up to `rows` (reads past the last image's grid meet zeros).
+ * floats `stride` apart, with zero rows up to `rows` (reads past the last image's grid meet zeros).
  */
-export const paddedInput = (backend: BackendWasm, x: Info, info: tf.backend_util.Conv2DInfo, rows: number): Info => {
+export const paddedInput = (
+  backend: BackendWasm,
+  x: Info,
+  info: tf.backend_util.Conv2DInfo,
+  rows: number,
+  stride = info.inChannels
+): Info => {
   const { batchSize: n, inHeight: height, inWidth: width, inChannels: inC } = info
   const { top, left } = info.padInfo
   const hp = info.outHeight + info.filterHeight - 1
   const wp = info.outWidth + info.filterWidth - 1
-  const padded = backend.makeOutput([rows, inC], "float32")
+  const padded = backend.makeOutput([rows, stride], "float32")
   const mem = heapF32(backend)
   const p0 = offsetOf(backend, padded)
-  mem.fill(0, p0, p0 + rows * inC)
+  mem.fill(0, p0, p0 + rows * stride)
   // input rows and columns that land inside the grid (a 'valid' or cropping geometry reads fewer)
   const y0 = Math.max(0, -top)
   const y1 = Math.min(height, hp - top)
@@ -92,7 +98,9 @@ export const paddedInput = (backend: BackendWasm, x: Info, info: tf.backend_util
   for (let b = 0; b < n; b++) {
     for (let y = y0; y < y1; y++) {
       const src = x0Off + ((b * height + y) * width + x0) * inC
-      copyRun(mem, p0 + ((b * hp + y + top) * wp + x0 + left) * inC, src, (x1 - x0) * inC)
+      const dst = p0 + ((b * hp + y + top) * wp + x0 + left) * stride
+      if (stride === inC) copyRun(mem, dst, src, (x1 - x0) * inC)
+      else for (let p = 0; p < x1 - x0; p++) copyRun(mem, dst + p * stride, src + p * inC, inC)
     }
   }
   return padded
@@ -110,17 +118,21 @@ export const forwardByGemm = (
   const { outHeight, outWidth, filterHeight: kh, filterWidth: kw } = info
   const hp = outHeight + kh - 1
   const wp = outWidth + kw - 1
+  // A 1x1 kernel's grid is the output itself: the images run on as one product, so that the
+  // filter is read once for the whole batch (fc7 on a 4x4 map has 16 rows per image).
+  if (unpadded1x1(info)) return pointwise(backend, simd, x, filter, info)
   // one image's grid: its output rows at the padded width
   const rows = Math.ceil((outHeight * wp) / GEMM_ROWS) * GEMM_ROWS
   // the last image's last block reads up to the largest tap offset past its grid
   const paddedRows = (n - 1) * hp * wp + rows + (kh - 1) * wp + kw
   const cols = columnBlock(outC)
 
-  const padded = paddedInput(backend, x, info, paddedRows)
+  const lda = skewed(inC)
+  const padded = paddedInput(backend, x, info, paddedRows, lda)
   const grid = backend.makeOutput([n * rows, cols.padded], "float32")
   const weights = paddedFilter(backend, filter, outC, cols.padded)
   const taps: Array<readonly [number, number]> = []
-  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) taps.push([(i * wp + j) * inC * 4, (i * kw + j) * inC * cols.padded * 4])
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) taps.push([(i * wp + j) * lda * 4, (i * kw + j) * inC * cols.padded * 4])
   const table = tapTable(backend, taps)
   const out = backend.makeOutput([n, outHeight, outWidth, outC], "float32")
 
@@ -130,9 +142,9 @@ export const forwardByGemm = (
   const g0 = offsetOf(backend, grid)
   for (let b = 0; b < n; b++) {
     product(
-      (p0 + b * hp * wp * inC) * 4, offsetOf(backend, weights) * 4, (g0 + b * rows * cols.padded) * 4,
+      (p0 + b * hp * wp * lda) * 4, offsetOf(backend, weights) * 4, (g0 + b * rows * cols.padded) * 4,
       rows, cols.padded, inC,
-      inC * 4, cols.padded * 4, cols.padded * 4, 4,
+      lda * 4, cols.padded * 4, cols.padded * 4, 4,
       offsetOf4(backend, table) * 4, taps.length, chunkRows(inC), 0
     )
   }
@@ -148,6 +160,93 @@ export const forwardByGemm = (
   }
   free(backend, padded, grid, table, weights === filter ? undefined : weights)
   return out
+}
+
+/**
+ * A row stride for `n` floats that is no multiple of 2 KB: rows 2 or 4 KB apart (fc6's and fc7's
+ * 512 or 1024 channels) fall into the same few sets of the L1 cache, and a product reading 4 such
+ * rows of A and a column panel of B evicts its own lines (fc7's product ran at half speed).
+ */
+export const skewed = (n: number): number => ((n * 4) % 2048 === 0 ? n + 8 : n)
+
+/** Copies `rows` rows of `width` floats at stride `from` into a new [rows, to] matrix (zeros past `count` rows and `width` columns). */
+const restride = (backend: BackendWasm, src: Info, count: number, rows: number, width: number, from: number, to: number): Info => {
+  const out = backend.makeOutput([rows, to], "float32")
+  const mem = heapF32(backend)
+  const s0 = offsetOf(backend, src)
+  const d0 = offsetOf(backend, out)
+  mem.fill(0, d0, d0 + rows * to)
+  for (let r = 0; r < count; r++) copyRun(mem, d0 + r * to, s0 + r * from, width)
+  return out
+}
+
+/** A 1x1 kernel without padding: the output's pixels are the input's. */
+export const unpadded1x1 = (info: tf.backend_util.Conv2DInfo): boolean =>
+  info.filterHeight === 1 && info.filterWidth === 1 && info.outHeight === info.inHeight && info.outWidth === info.inWidth
+
+/** forwardByGemm for a 1x1 kernel (whose 'same' or 'valid' padding is none): one product over every pixel. */
+const pointwise = (backend: BackendWasm, simd: GemmSimd, x: Info, filter: Info, info: tf.backend_util.Conv2DInfo): Info => {
+  const { batchSize: n, inChannels: inC, outChannels: outC, outHeight, outWidth } = info
+  const pixels = n * outHeight * outWidth
+  const rows = Math.ceil(pixels / GEMM_ROWS) * GEMM_ROWS
+  const cols = columnBlock(outC)
+  const lda = skewed(inC)
+  const ldb = skewed(cols.padded)
+  const exact = rows === pixels && cols.padded === outC
+  // rows past the last pixel read zeros; a grid with padded columns is copied out after
+  const input = rows === pixels && lda === inC ? x : restride(backend, x, pixels, rows, inC, inC, lda)
+  const out = backend.makeOutput([n, outHeight, outWidth, outC], "float32")
+  const grid = exact ? out : backend.makeOutput([rows, cols.padded], "float32")
+  const weights = ldb === outC ? filter : restride(backend, filter, inC, inC, outC, outC, ldb)
+  const table = tapTable(backend, [[0, 0]])
+  const product = cols.width === 8 ? simd.gemm8 : simd.gemm4
+  product(
+    offsetOf(backend, input) * 4, offsetOf(backend, weights) * 4, offsetOf(backend, grid) * 4,
+    rows, cols.padded, inC,
+    lda * 4, ldb * 4, cols.padded * 4, 4,
+    offsetOf4(backend, table) * 4, 1, chunkRows(inC), 0
+  )
+  if (!exact) {
+    const mem = heapF32(backend)
+    const g0 = offsetOf(backend, grid)
+    const o0 = offsetOf(backend, out)
+    for (let p = 0; p < pixels; p++) copyRun(mem, o0 + p * outC, g0 + p * cols.padded, outC)
+  }
+  free(backend, table, input === x ? undefined : input, grid === out ? undefined : grid, weights === filter ? undefined : weights)
+  return out
+}
+
+/**
+ * The input gradient of a 1x1 stride-1 convolution (fc7, the score layers): dx = dy · Wᵀ,
+ * computed transposed, dxᵀ [Cin, P] = W [Cin, Cout] · dyᵀ [Cout, P], so that the filter is read
+ * as it is stored (a row per input channel) instead of transposed first; only dy and dx, small
+ * where this matters (fc7 on a 4x4 map: 64 pixels), are transposed. Cin must be whole row blocks.
+ */
+export const pointwiseInputGrad = (backend: BackendWasm, simd: GemmSimd, dy: Info, filter: Info, info: tf.backend_util.Conv2DInfo): Info => {
+  const { batchSize: n, inChannels: inC, outChannels: outC, inHeight, inWidth } = info
+  const pixels = n * inHeight * inWidth
+  const cols = columnBlock(pixels)
+  const lda = skewed(outC)
+  const ldb = skewed(cols.padded)
+  const weights = lda === outC ? filter : restride(backend, filter, inC, inC, outC, outC, lda)
+  const dyT = backend.makeOutput([outC, ldb], "float32")
+  const dxT = backend.makeOutput([inC, ldb], "float32")
+  const table = tapTable(backend, [[0, 0]])
+  const dx = backend.makeOutput([n, inHeight, inWidth, inC], "float32")
+  const mem = heapF32(backend)
+  const [d0, t0, x0, r0] = [dy, dyT, dxT, dx].map((i) => offsetOf(backend, i)) as [number, number, number, number]
+  mem.fill(0, t0, t0 + outC * ldb)
+  for (let p = 0; p < pixels; p++) for (let c = 0; c < outC; c++) mem[t0 + c * ldb + p] = mem[d0 + p * outC + c]!
+  const product = cols.width === 8 ? simd.gemm8 : simd.gemm4
+  product(
+    offsetOf(backend, weights) * 4, t0 * 4, x0 * 4,
+    inC, cols.padded, outC,
+    lda * 4, ldb * 4, ldb * 4, 4,
+    offsetOf4(backend, table) * 4, 1, inC, 0
+  )
+  for (let c = 0; c < inC; c++) for (let p = 0; p < pixels; p++) mem[r0 + p * inC + c] = mem[x0 + c * ldb + p]!
+  free(backend, dyT, dxT, table, weights === filter ? undefined : weights)
+  return dx
 }
 
 /**
@@ -176,24 +275,27 @@ export const filterGradByGemm = (
   const rows = Math.ceil(inC / GEMM_ROWS) * GEMM_ROWS
   const cols = columnBlock(outC)
   // the last tap reads (kh-1)·Wp + kw-1 rows past the grid, and rows past Cin read into the next pixel
-  const padded = paddedInput(backend, x, info, grid + (kh - 1) * wp + kw)
-  const dyGrid = backend.makeOutput([grid, cols.padded], "float32")
+  // row strides off 2 KB multiples (skewed)
+  const lda = skewed(inC)
+  const ldb = skewed(cols.padded)
+  const padded = paddedInput(backend, x, info, grid + (kh - 1) * wp + kw, lda)
+  const dyGrid = backend.makeOutput([grid, ldb], "float32")
   const sums = backend.makeOutput([kh * kw, rows, cols.padded], "float32")
   const taps: Array<readonly [number, number]> = []
-  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) taps.push([(i * wp + j) * inC * 4, 0])
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) taps.push([(i * wp + j) * lda * 4, 0])
   const table = tapTable(backend, taps)
   const dw = backend.makeOutput([kh, kw, inC, outC], "float32")
 
   const mem = heapF32(backend)
   const g0 = offsetOf(backend, dyGrid)
-  mem.fill(0, g0, g0 + grid * cols.padded)
+  mem.fill(0, g0, g0 + grid * ldb)
   const d0 = offsetOf(backend, dy)
   for (let b = 0; b < n; b++) {
     for (let y = 0; y < outHeight; y++) {
       const src = d0 + (b * outHeight + y) * outWidth * outC
-      const dst = g0 + (b * hp + y) * wp * cols.padded
-      if (cols.padded === outC) copyRun(mem, dst, src, outWidth * outC)
-      else for (let xx = 0; xx < outWidth; xx++) copyRun(mem, dst + xx * cols.padded, src + xx * outC, outC)
+      const dst = g0 + (b * hp + y) * wp * ldb
+      if (ldb === outC) copyRun(mem, dst, src, outWidth * outC)
+      else for (let xx = 0; xx < outWidth; xx++) copyRun(mem, dst + xx * ldb, src + xx * outC, outC)
     }
   }
 
@@ -207,9 +309,9 @@ export const filterGradByGemm = (
     const k = Math.min(chunk, grid - k0)
     for (let t = 0; t < taps.length; t++) {
       product(
-        (p0 + k0 * inC) * 4, (g0 + k0 * cols.padded) * 4, (s0 + t * rows * cols.padded) * 4,
+        (p0 + k0 * lda) * 4, (g0 + k0 * ldb) * 4, (s0 + t * rows * cols.padded) * 4,
         rows, cols.padded, k,
-        4, cols.padded * 4, cols.padded * 4, inC * 4,
+        4, ldb * 4, cols.padded * 4, lda * 4,
         (t0 + 2 * t) * 4, 1, rows, k0 === 0 ? 0 : 1
       )
     }

@@ -15,7 +15,9 @@
  */
 import type * as tf from "@tensorflow/tfjs"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
-import { free, heapF32, type Info, offsetOf, releaseView, run, transpose, view, zeros } from "./wasm-kernel-utils.ts"
+import { columnBlock, offsetOf4, skewed, tapTable } from "./conv2d-gemm.ts"
+import { GEMM_ROWS, type GemmSimd } from "./gemm-simd.ts"
+import { copyRun, free, heapF32, type Info, offsetOf, releaseView, run, transpose, view, zeros } from "./wasm-kernel-utils.ts"
 
 /** One tap and the rectangle of output pixels it connects to the input. */
 interface Tap {
@@ -51,13 +53,27 @@ export const MAX_USEFUL_FRACTION = 0.5
  */
 export const MIN_TAP_WEIGHTS = 65536
 
-/** True for a geometry this module computes faster than the backend's convolution. */
-export const suitsTaps = (info: tf.backend_util.Conv2DInfo): boolean => {
+/** Stride 1 and most of the kernel's taps over padding: per-tap products skip that work. */
+export const sparseTaps = (info: tf.backend_util.Conv2DInfo): boolean => {
   if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return false
-  if (info.inChannels * info.outChannels < MIN_TAP_WEIGHTS) return false
   const pairs = tapsOf(info).reduce((s, t) => s + (t.oh1 - t.oh0) * (t.ow1 - t.ow0), 0)
   return pairs < MAX_USEFUL_FRACTION * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth
 }
+
+/** True for a geometry the per-tap XNNPACK products compute faster than the backend's convolution. */
+export const suitsTaps = (info: tf.backend_util.Conv2DInfo): boolean =>
+  info.inChannels * info.outChannels >= MIN_TAP_WEIGHTS && sparseTaps(info)
+
+/**
+ * True where the fused multiply-add product can run the per-tap products: it reads each tap's
+ * weights in place (no packing, so it pays in inference and for small filters too), and needs
+ * whole column blocks on the side it writes and whole row blocks on the filter gradient's side.
+ */
+export const suitsTapsGemm = (info: tf.backend_util.Conv2DInfo): boolean =>
+  sparseTaps(info) &&
+  info.inChannels % GEMM_ROWS === 0 &&
+  columnBlock(info.inChannels).padded === info.inChannels &&
+  columnBlock(info.outChannels).padded === info.outChannels
 
 /**
  * Walks every tap: `from` rows (channels `fromC`) at the tap's source pixels are gathered, multiplied
@@ -70,12 +86,14 @@ const walk = (
   from: Info,
   to: Info,
   weights: Info,
-  forward: boolean
+  forward: boolean,
+  simd: GemmSimd | null
 ): void => {
   const n = info.batchSize
   const { top, left } = info.padInfo
   const [fromH, fromW, fromC] = forward ? [info.inHeight, info.inWidth, info.inChannels] : [info.outHeight, info.outWidth, info.outChannels]
   const [toH, toW, toC] = forward ? [info.outHeight, info.outWidth, info.outChannels] : [info.inHeight, info.inWidth, info.inChannels]
+  if (simd !== null) return walkByGemm(backend, simd, info, from, to, weights, forward)
   for (const t of tapsOf(info)) {
     const hs = t.oh1 - t.oh0
     const ws = t.ow1 - t.ow0
@@ -117,18 +135,158 @@ const walk = (
   }
 }
 
-/** y = conv2d(x, filter) for a geometry where `suitsTaps(info)`. */
-export const forwardByTaps = (backend: BackendWasm, x: Info, filter: Info, info: tf.backend_util.Conv2DInfo): Info => {
+/** The pixels of `runs` (runs of `width` from flat pixel indices), gathered as rows `stride` floats apart at `a0`. */
+const gatherRows = (
+  mem: Float32Array,
+  a0: number,
+  f0: number,
+  runs: ReadonlyArray<number>,
+  width: number,
+  channels: number,
+  stride: number
+): void => {
+  for (let r = 0; r < runs.length; r++) {
+    for (let p = 0; p < width; p++) copyRun(mem, a0 + (r * width + p) * stride, f0 + (runs[r]! + p) * channels, channels)
+  }
+}
+
+/**
+ * Tap `t`'s pixel pairs as runs of `ws` consecutive pixels: the first pixel of each run on the
+ * output side and on the input side (flat pixel indices, NHWC without the channels).
+ */
+const pixelRuns = (info: tf.backend_util.Conv2DInfo, t: Tap): { readonly out: number[]; readonly in: number[] } => {
+  const { top, left } = info.padInfo
+  const out: number[] = []
+  const inp: number[] = []
+  for (let b = 0; b < info.batchSize; b++) {
+    for (let oh = t.oh0; oh < t.oh1; oh++) {
+      out.push((b * info.outHeight + oh) * info.outWidth + t.ow0)
+      inp.push((b * info.inHeight + oh + t.i - top) * info.inWidth + t.ow0 + t.j - left)
+    }
+  }
+  return { out, in: inp }
+}
+
+/**
+ * walk() with the fused multiply-add product: the tap's source rows are gathered into a scratch
+ * matrix (zero rows up to a whole row block), multiplied by the tap's weight block read in place
+ * (row stride toC), and the product added to the target pixels. The weights are read once per
+ * tap; only the pairs inside the map are multiplied.
+ */
+const walkByGemm = (
+  backend: BackendWasm,
+  simd: GemmSimd,
+  info: tf.backend_util.Conv2DInfo,
+  from: Info,
+  to: Info,
+  weights: Info,
+  forward: boolean
+): void => {
+  const [fromC, toC] = forward ? [info.inChannels, info.outChannels] : [info.outChannels, info.inChannels]
+  const taps = tapsOf(info)
+  const most = Math.max(...taps.map((t) => info.batchSize * (t.oh1 - t.oh0) * (t.ow1 - t.ow0)))
+  const capacity = Math.ceil(most / GEMM_ROWS) * GEMM_ROWS
+  // row strides off the 2 KB multiples of 512 or 1024 channels (conv2d-gemm.ts, skewed)
+  const [lda, ldb] = [skewed(fromC), skewed(toC)]
+  const a = zeros(backend, [capacity, lda])
+  const c = backend.makeOutput([capacity, ldb], "float32")
+  const block = ldb === toC ? undefined : backend.makeOutput([fromC, ldb], "float32")
+  const table = tapTable(backend, [[0, 0]])
+  const product = columnBlock(toC).width === 8 ? simd.gemm8 : simd.gemm4
+  const mem = heapF32(backend)
+  const [a0, c0, f0, t0, w0] = [a, c, from, to, weights].map((i) => offsetOf(backend, i)) as [number, number, number, number, number]
+  const b0 = block === undefined ? -1 : offsetOf(backend, block)
+  let filled = 0
+  for (const t of taps) {
+    const ws = t.ow1 - t.ow0
+    const runs = pixelRuns(info, t)
+    const [source, target] = forward ? [runs.in, runs.out] : [runs.out, runs.in]
+    const rows = source.length * ws
+    const padded = Math.ceil(rows / GEMM_ROWS) * GEMM_ROWS
+    gatherRows(mem, a0, f0, source, ws, fromC, lda)
+    // rows past this tap's that an earlier, longer tap left behind must read as zeros
+    if (filled > rows) mem.fill(0, a0 + rows * lda, a0 + filled * lda)
+    filled = rows
+    const w = w0 + (t.i * info.filterWidth + t.j) * fromC * toC
+    if (b0 >= 0) for (let k = 0; k < fromC; k++) copyRun(mem, b0 + k * ldb, w + k * toC, toC)
+    product(
+      a0 * 4, (b0 >= 0 ? b0 : w) * 4, c0 * 4,
+      padded, toC, fromC,
+      lda * 4, ldb * 4, ldb * 4, 4,
+      offsetOf4(backend, table) * 4, 1, capacity, 0
+    )
+    for (let r = 0; r < rows; r++) {
+      const dst = t0 + target[Math.floor(r / ws)]! * toC + (r % ws) * toC
+      const src = c0 + r * ldb
+      for (let k = 0; k < toC; k++) mem[dst + k] = mem[dst + k]! + mem[src + k]!
+    }
+  }
+  free(backend, a, c, table, block)
+}
+
+/** y = conv2d(x, filter) for a geometry where `suitsTaps(info)` (or `suitsTapsGemm` with `simd`). */
+export const forwardByTaps = (
+  backend: BackendWasm,
+  x: Info,
+  filter: Info,
+  info: tf.backend_util.Conv2DInfo,
+  simd: GemmSimd | null = null
+): Info => {
   const y = zeros(backend, [info.batchSize, info.outHeight, info.outWidth, info.outChannels])
-  walk(backend, info, x, y, filter, true)
+  walk(backend, info, x, y, filter, true, simd)
   return y
 }
 
-/** dx of conv2d(x, filter) given dy, for a geometry where `suitsTaps(info)`. */
-export const backpropInputByTaps = (backend: BackendWasm, dy: Info, filter: Info, info: tf.backend_util.Conv2DInfo): Info => {
+/** dx of conv2d(x, filter) given dy, for a geometry where `suitsTaps(info)` (or `suitsTapsGemm` with `simd`). */
+export const backpropInputByTaps = (
+  backend: BackendWasm,
+  dy: Info,
+  filter: Info,
+  info: tf.backend_util.Conv2DInfo,
+  simd: GemmSimd | null = null
+): Info => {
   const dx = zeros(backend, [info.batchSize, info.inHeight, info.inWidth, info.inChannels])
   const swapped = transpose(backend, filter, [0, 1, 3, 2]) // HWOI: each tap's [Cout, Cin] block contiguous
-  walk(backend, info, dy, dx, swapped, false)
+  walk(backend, info, dy, dx, swapped, false, simd)
   free(backend, swapped)
   return dx
+}
+
+/**
+ * dW of conv2d(x, filter) given dy, for a geometry where `suitsTapsGemm(info)`: per tap,
+ * dW[i, j] = Xᵀ D over the tap's pixel pairs only, with X [pairs, Cin] and D [pairs, Cout]
+ * gathered and the product's rows the input channels (X read transposed, pixel as k).
+ */
+export const filterGradByTaps = (
+  backend: BackendWasm,
+  simd: GemmSimd,
+  x: Info,
+  dy: Info,
+  info: tf.backend_util.Conv2DInfo
+): Info => {
+  const { inChannels: inC, outChannels: outC, filterHeight: kh, filterWidth: kw } = info
+  const taps = tapsOf(info)
+  const dw = zeros(backend, [kh, kw, inC, outC])
+  const most = Math.max(...taps.map((t) => info.batchSize * (t.oh1 - t.oh0) * (t.ow1 - t.ow0)))
+  const ldd = skewed(outC) // conv2d-gemm.ts
+  const xs = backend.makeOutput([most, inC], "float32")
+  const ds = backend.makeOutput([most, ldd], "float32")
+  const table = tapTable(backend, [[0, 0]])
+  const product = columnBlock(outC).width === 8 ? simd.gemm8 : simd.gemm4
+  const mem = heapF32(backend)
+  const [x0, d0, xs0, ds0, w0] = [x, dy, xs, ds, dw].map((i) => offsetOf(backend, i)) as [number, number, number, number, number]
+  for (const t of taps) {
+    const ws = t.ow1 - t.ow0
+    const runs = pixelRuns(info, t)
+    gatherRows(mem, xs0, x0, runs.in, ws, inC, inC)
+    gatherRows(mem, ds0, d0, runs.out, ws, outC, ldd)
+    product(
+      xs0 * 4, ds0 * 4, (w0 + (t.i * kw + t.j) * inC * outC) * 4,
+      inC, outC, runs.in.length * ws,
+      4, ldd * 4, outC * 4, inC * 4,
+      offsetOf4(backend, table) * 4, 1, inC, 0
+    )
+  }
+  free(backend, xs, ds, table)
+  return dw
 }

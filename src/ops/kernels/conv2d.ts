@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs"
 import { forwardByGemm, suitsGemm } from "./conv2d-gemm.ts"
-import { forwardByTaps, suitsTaps } from "./conv2d-small-map.ts"
+import { forwardByTaps, suitsTaps, suitsTapsGemm } from "./conv2d-small-map.ts"
 import { gemmOf } from "./gemm-backend.ts"
 import { asWasm, type Info } from "./wasm-kernel-utils.ts"
 
@@ -28,9 +28,10 @@ export const conv2dKernel =
       "channelsLast"
     )
     const backend = asWasm(args.backend)
+    const simd = gemmOf(backend)
+    if (simd !== null && suitsTapsGemm(info)) return forwardByTaps(backend, x, filter, info, simd)
     if (training() && suitsTaps(info)) return forwardByTaps(backend, x, filter, info)
-    const simd = suitsGemm(info) ? gemmOf(backend) : null
-    return simd === null ? stock(args) : forwardByGemm(backend, simd, x, filter, info)
+    return simd === null || !suitsGemm(info) ? stock(args) : forwardByGemm(backend, simd, x, filter, info)
   }
 
 /**

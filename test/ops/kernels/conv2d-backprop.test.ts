@@ -38,6 +38,10 @@ describe("conv2d gradients on wasm match cpu", () => {
   // explicit paddings, which the kernels also support.
   it.each<[string, number[], number[], number, Pad]>([
     ["1x1 same", [2, 9, 11, 6], [1, 1, 6, 5], 1, "same"],
+    ["1x1 same, 8 -> 12 (input gradient computed transposed)", [2, 3, 5, 8], [1, 1, 8, 12], 1, "same"],
+    ["1x1 with explicit padding", [1, 3, 4, 8], [1, 1, 8, 4], 1, [[0, 0], [1, 0], [0, 2], [0, 0]]],
+    ["1x1, 512 channels (rows off 2 KB multiples)", [2, 2, 3, 512], [1, 1, 512, 512], 1, "same"],
+    ["3x3, 512 channels (rows off 2 KB multiples)", [1, 4, 5, 512], [3, 3, 512, 8], 1, "same"],
     ["3x3 same", [2, 9, 11, 3], [3, 3, 3, 5], 1, "same"],
     ["3x3 same, large enough for per-tap products", [2, 40, 36, 4], [3, 3, 4, 6], 1, "same"],
     ["3x3 valid, large enough for per-tap products", [3, 33, 30, 2], [3, 3, 2, 3], 1, "valid"],

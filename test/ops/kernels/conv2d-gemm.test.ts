@@ -36,6 +36,7 @@ describe("stride-1 convolutions as one fused multiply-add product", () => {
     ["3x3 same, batch 3, 4 -> 16", [3, 12, 10, 4], [3, 3, 4, 16], "same"],
     ["3x3 valid, 5 -> 5", [2, 9, 11, 5], [3, 3, 5, 5], "valid"],
     ["1x1, 16 -> 40", [2, 6, 5, 16], [1, 1, 16, 40], "same"],
+    ["1x1 over 9 pixels, 8 -> 6", [1, 3, 3, 8], [1, 1, 8, 6], "valid"],
     ["5x5 same on a 2x3 map", [2, 2, 3, 6], [5, 5, 6, 8], "same"],
     ["7x7 same on a 1x1 map", [1, 1, 1, 8], [7, 7, 8, 12], "same"],
     ["7x7 valid", [1, 9, 8, 3], [7, 7, 3, 4], "valid"],
