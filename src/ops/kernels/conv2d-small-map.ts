@@ -16,7 +16,9 @@
 import type * as tf from "@tensorflow/tfjs"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
 import { columnBlock, offsetOf4, skewed, tapTable } from "./conv2d-gemm.ts"
+import { blockSimdFor, type BlockSimd } from "./block-simd.ts"
 import { GEMM_ROWS, type GemmSimd } from "./gemm-simd.ts"
+import { backendMemory } from "./wasm-assembler.ts"
 import { copyRun, free, heapF32, type Info, offsetOf, releaseView, run, transpose, view, zeros } from "./wasm-kernel-utils.ts"
 
 /** One tap and the rectangle of output pixels it connects to the input. */
@@ -193,6 +195,7 @@ const walkByGemm = (
   const block = ldb === toC ? undefined : backend.makeOutput([fromC, ldb], "float32")
   const table = tapTable(backend, [[0, 0]])
   const product = columnBlock(toC).width === 8 ? simd.gemm8 : simd.gemm4
+  const blocks = blocksOf(backend)
   const mem = heapF32(backend)
   const [a0, c0, f0, t0, w0] = [a, c, from, to, weights].map((i) => offsetOf(backend, i)) as [number, number, number, number, number]
   const b0 = block === undefined ? -1 : offsetOf(backend, block)
@@ -218,7 +221,8 @@ const walkByGemm = (
     for (let r = 0; r < rows; r++) {
       const dst = t0 + target[Math.floor(r / ws)]! * toC + (r % ws) * toC
       const src = c0 + r * ldb
-      for (let k = 0; k < toC; k++) mem[dst + k] = mem[dst + k]! + mem[src + k]!
+      if (blocks !== null) blocks.addInto(dst * 4, src * 4, toC * 4)
+      else for (let k = 0; k < toC; k++) mem[dst + k] = mem[dst + k]! + mem[src + k]!
     }
   }
   free(backend, a, c, table, block)
@@ -237,6 +241,28 @@ export const forwardByTaps = (
   return y
 }
 
+const blocksOf = (backend: BackendWasm): BlockSimd | null => {
+  const memory = backendMemory(backend.wasm)
+  return memory === undefined ? null : blockSimdFor(memory)
+}
+
+/**
+ * The filter as HWOI. With the fused product's SIMD at hand, only the taps the map uses are
+ * transposed (fc6 on a 3x3 map: 25 of 49), by block-simd.ts; the others are left unwritten.
+ */
+const swappedTaps = (backend: BackendWasm, filter: Info, info: tf.backend_util.Conv2DInfo, simd: GemmSimd | null): Info => {
+  const { inChannels: inC, outChannels: outC, filterWidth: kw } = info
+  const blocks = simd !== null && inC % 4 === 0 && outC % 4 === 0 ? blocksOf(backend) : null
+  if (blocks === null) return transpose(backend, filter, [0, 1, 3, 2])
+  const swapped = backend.makeOutput([info.filterHeight, kw, outC, inC], "float32")
+  const [f0, s0] = [offsetOf(backend, filter), offsetOf(backend, swapped)]
+  for (const t of tapsOf(info)) {
+    const at = (t.i * kw + t.j) * inC * outC
+    blocks.transpose4((f0 + at) * 4, (s0 + at) * 4, inC, outC, outC * 4, inC * 4)
+  }
+  return swapped
+}
+
 /** dx of conv2d(x, filter) given dy, for a geometry where `suitsTaps(info)` (or `suitsTapsGemm` with `simd`). */
 export const backpropInputByTaps = (
   backend: BackendWasm,
@@ -246,7 +272,7 @@ export const backpropInputByTaps = (
   simd: GemmSimd | null = null
 ): Info => {
   const dx = zeros(backend, [info.batchSize, info.inHeight, info.inWidth, info.inChannels])
-  const swapped = transpose(backend, filter, [0, 1, 3, 2]) // HWOI: each tap's [Cout, Cin] block contiguous
+  const swapped = swappedTaps(backend, filter, info, simd) // HWOI: each tap's [Cout, Cin] block contiguous
   walk(backend, info, dy, dx, swapped, false, simd)
   free(backend, swapped)
   return dx

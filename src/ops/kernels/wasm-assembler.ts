@@ -37,6 +37,8 @@ export const op = {
   v128Load64Zero: [0xfd, 0x5d, 0x02, 0x00],
   f32x4Splat: [0xfd, 0x13],
   f32x4Gt: [0xfd, 0x44],
+  /** i8x16.shuffle of two vectors by four 32-bit lanes (0-3 the first vector's, 4-7 the second's). */
+  shuffle32: (lanes: readonly [number, number, number, number]) => [0xfd, 0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])],
   v128And: [0xfd, 0x4e],
   v128AndNot: [0xfd, 0x4f],
   v128Or: [0xfd, 0x50],
