@@ -48,8 +48,8 @@ interface Timing {
   readonly trainStepCpuMs: number
 }
 
-const runJson = (command: string, args: ReadonlyArray<string>): Timing & Record<string, unknown> => {
-  const r = spawnSync(command, [...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 900_000 })
+const runJson = (command: string, args: ReadonlyArray<string>, env: Record<string, string> = {}): Timing & Record<string, unknown> => {
+  const r = spawnSync(command, [...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 900_000, env: { ...process.env, ...env } })
   if (r.status !== 0) throw new Error(`${path.basename(args[args.length - 1] ?? command)} exited with ${r.status ?? r.signal}`)
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as Timing & Record<string, unknown>
 }
@@ -71,7 +71,10 @@ const benchWidthQuarter = (): Record<string, unknown> => {
       const { losses: stepLosses, ...timing } = ours
       rstn.push(timing as unknown as Timing)
       losses = stepLosses
-      if (torch) pytorch.push(runJson("/usr/bin/python3", [path.join(dir, "pytorch-rstn.py"), "--threads", String(threads), "--width", "0.25", "--blocks", "5", "--size", "128"]))
+      // OpenMP's pool otherwise keeps a second core busy spinning in a "1 thread" PyTorch (its CPU
+      // time was 1.6x its wall time, for the same wall time)
+      const omp = { OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) }
+      if (torch) pytorch.push(runJson("/usr/bin/python3", [path.join(dir, "pytorch-rstn.py"), "--threads", String(threads), "--width", "0.25", "--blocks", "5", "--size", "128"], omp))
       load.push(os.loadavg()[0]!)
     }
     const keys = ["forwardMs", "trainStepMs", "forwardCpuMs", "trainStepCpuMs"] as const

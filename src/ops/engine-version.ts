@@ -11,5 +11,7 @@
  * 1: the first versioned engine (2026-12).
  * 2: main's engine-speed work (fused kernels, per-tap fc6 products; issue 10), merged into the
  *    executors branch: the demo's numbers changed (README: final DSC 57.16, was 55.63).
+ * 3: the convolutions on rstn's fused multiply-add product (gemm-simd.ts; issue 10), fc6 and fc7
+ *    included: one rounding per multiply-add instead of XNNPACK's two.
  */
-export const ENGINE_VERSION = 2
+export const ENGINE_VERSION = 3
