@@ -17,7 +17,9 @@
  */
 import type * as tf from "@tensorflow/tfjs"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
-import { GEMM_ROWS, type GemmSimd } from "./gemm-simd.ts"
+import type { Gemm } from "./gemm-backend.ts"
+import { type GemmCall, piecesPerUnit, splitCall } from "./gemm-pool.ts"
+import { GEMM_ROWS } from "./gemm-simd.ts"
 import { copyRun, free, heapF32, type Info, offsetOf } from "./wasm-kernel-utils.ts"
 
 /**
@@ -101,7 +103,7 @@ export const paddedInput = (backend: BackendWasm, x: Info, info: tf.backend_util
 /** The forward convolution [N, Ho, Wo, Cout] of an NHWC input with a stride-1 geometry. */
 export const forwardByGemm = (
   backend: BackendWasm,
-  simd: GemmSimd,
+  gemm: Gemm,
   x: Info,
   filter: Info,
   info: tf.backend_util.Conv2DInfo
@@ -126,16 +128,21 @@ export const forwardByGemm = (
 
   const mem = heapF32(backend)
   const p0 = offsetOf(backend, padded)
-  const product = cols.width === 8 ? simd.gemm8 : simd.gemm4
   const g0 = offsetOf(backend, grid)
+  // one dispatch: each image's rows in `parts` lanes
+  const parts = piecesPerUnit(n, gemm.threads)
+  const calls: GemmCall[] = []
   for (let b = 0; b < n; b++) {
-    product(
-      (p0 + b * hp * wp * inC) * 4, offsetOf(backend, weights) * 4, (g0 + b * rows * cols.padded) * 4,
-      rows, cols.padded, inC,
-      inC * 4, cols.padded * 4, cols.padded * 4, 4,
-      offsetOf4(backend, table) * 4, taps.length, chunkRows(inC), 0
-    )
+    const image: GemmCall = {
+      lane: 0, width: cols.width,
+      a: (p0 + b * hp * wp * inC) * 4, b: offsetOf(backend, weights) * 4, c: (g0 + b * rows * cols.padded) * 4,
+      m: rows, n: cols.padded, k: inC,
+      lda: inC * 4, ldb: cols.padded * 4, ldc: cols.padded * 4, aStep: 4,
+      taps: offsetOf4(backend, table) * 4, nTaps: taps.length, chunk: chunkRows(inC), add: 0
+    }
+    calls.push(...splitCall(image, parts, b * parts))
   }
+  gemm.run(calls)
 
   const o0 = offsetOf(backend, out)
   for (let b = 0; b < n; b++) {
@@ -163,7 +170,7 @@ export const forwardByGemm = (
  */
 export const filterGradByGemm = (
   backend: BackendWasm,
-  simd: GemmSimd,
+  gemm: Gemm,
   x: Info,
   dy: Info,
   info: tf.backend_util.Conv2DInfo
@@ -197,23 +204,28 @@ export const filterGradByGemm = (
     }
   }
 
-  const product = cols.width === 8 ? simd.gemm8 : simd.gemm4
   const p0 = offsetOf(backend, padded)
   const s0 = offsetOf(backend, sums)
   const t0 = offsetOf4(backend, table)
   // about 256 KB of A and B rows per chunk
   const chunk = Math.max(64, Math.floor(65536 / (inC + cols.padded)))
+  // one dispatch: each tap's sums in `parts` lanes, which add up the chunks in order
+  const parts = piecesPerUnit(taps.length, gemm.threads)
+  const calls: GemmCall[] = []
   for (let k0 = 0; k0 < grid; k0 += chunk) {
     const k = Math.min(chunk, grid - k0)
     for (let t = 0; t < taps.length; t++) {
-      product(
-        (p0 + k0 * inC) * 4, (g0 + k0 * cols.padded) * 4, (s0 + t * rows * cols.padded) * 4,
-        rows, cols.padded, k,
-        4, cols.padded * 4, cols.padded * 4, inC * 4,
-        (t0 + 2 * t) * 4, 1, rows, k0 === 0 ? 0 : 1
-      )
+      const tap: GemmCall = {
+        lane: 0, width: cols.width,
+        a: (p0 + k0 * inC) * 4, b: (g0 + k0 * cols.padded) * 4, c: (s0 + t * rows * cols.padded) * 4,
+        m: rows, n: cols.padded, k,
+        lda: 4, ldb: cols.padded * 4, ldc: cols.padded * 4, aStep: inC * 4,
+        taps: (t0 + 2 * t) * 4, nTaps: 1, chunk: rows, add: k0 === 0 ? 0 : 1
+      }
+      calls.push(...splitCall(tap, parts, t * parts))
     }
   }
+  gemm.run(calls)
 
   const w0 = offsetOf(backend, dw)
   for (let t = 0; t < taps.length; t++) {
