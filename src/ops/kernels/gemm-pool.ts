@@ -8,16 +8,21 @@
  * the same shared `WebAssembly.Memory`, so a product call computes the same thing on any of
  * them. A convolution hands `run` its whole list of calls at once (one dispatch): each call
  * carries a lane, the calls of one lane run in their order on one thread (calls that add to an
- * output region written by an earlier call share its lane), and lanes are dealt to threads
- * deterministically by their work. Splitting a call by rows or columns (`splitCall`) leaves each
- * output element's sequence of multiply-adds as it was, so results are bit-identical on any
- * thread count: only which thread computes an element changes.
+ * output region written by an earlier call share its lane), and lanes of one dispatch write
+ * disjoint outputs. Splitting a call by rows or columns (`splitCall`) leaves each output
+ * element's sequence of multiply-adds as it was, so results are bit-identical on any thread
+ * count and whichever thread takes a lane: only which thread computes an element changes.
  *
- * Dispatch goes through a shared Int32Array: the calling thread writes each worker's calls,
- * bumps the epoch word and `Atomics.notify`s; workers spin briefly on the epoch after a dispatch
- * (consecutive convolutions follow each other closely), then sleep in `Atomics.wait`, so an idle
- * pool takes no core from XNNPACK's. The calling thread runs its own share and waits for the
- * workers the same way (Node lets the main thread block in `Atomics.wait`).
+ * Dispatch goes through shared Int32Arrays: the calling thread writes the calls lane by lane,
+ * opens the dispatch's claim word and `Atomics.notify`s; then every thread, the calling one
+ * included, takes the next lane until none is left, and the calling thread waits for the lanes
+ * the workers took (Node lets the main thread block in `Atomics.wait`). Taking lanes rather than
+ * being dealt them matters on this 2-core machine: a woken worker waits about 0.5 ms for a core
+ * after an XNNPACK operation, while XNNPACK's own pool thread spins (measured over the RSTN
+ * forward: 0.1 ms after a convolution alone, 0.5 ms after an add and a relu), and meanwhile the
+ * calling thread gets on with the work instead of waiting for it. Workers spin about 30 us after
+ * a dispatch, then sleep in `Atomics.wait`, so an idle pool takes no core from XNNPACK's (a spin
+ * of 1 ms made the forward pass 15-30% slower).
  *
  * The pool lives in `src/ops` although it starts threads: it is part of how a kernel computes
  * (as XNNPACK's pthreads are), synchronous, and invisible outside the product.
@@ -88,17 +93,18 @@ export const splitCall = (call: GemmCall, parts: number, lane0: number): Readonl
 
 /**
  * Pieces to split each of `units` equal units of work (images, taps) into so that the lanes
- * divide evenly among `threads`, with at least two lanes per thread when the pool is used.
+ * divide evenly among `threads`, with at least four lanes per thread when there is a pool (so
+ * that a thread the scheduler pauses holds up only a small share).
  */
 export const piecesPerUnit = (units: number, threads: number): number => {
   if (threads <= 1) return 1
   const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
   let parts = threads / gcd(units, threads)
-  while (units * parts < 2 * threads) parts *= 2
+  while (units * parts < 4 * threads) parts *= 2
   return parts
 }
 
-/** Multiply-adds of a call: the work lanes are balanced by. */
+/** Multiply-adds of a call: what orders the lanes. */
 const work = (c: GemmCall): number => c.m * c.n * c.k * c.nTaps
 
 /**
@@ -108,22 +114,19 @@ const work = (c: GemmCall): number => c.m * c.n * c.k * c.nTaps
 export const MIN_POOL_WORK = 1 << 20
 
 /**
- * Thread (0: the calling one) of each lane: lanes in decreasing order of work (then lane order)
- * each go to the least loaded thread (then the lowest). Depends only on the calls and the count.
+ * The calls grouped by lane, each lane's in list order, lanes in decreasing order of work (then
+ * lane order): threads take them in this order, so the largest start first and the smallest
+ * fill in at the end.
  */
-export const assignLanes = (calls: ReadonlyArray<GemmCall>, threads: number): Map<number, number> => {
-  const perLane = new Map<number, number>()
-  for (const c of calls) perLane.set(c.lane, (perLane.get(c.lane) ?? 0) + work(c) + 1)
-  const lanes = [...perLane.entries()].sort((x, y) => y[1] - x[1] || x[0] - y[0])
-  const load = new Array<number>(threads).fill(0)
-  const thread = new Map<number, number>()
-  for (const [lane, w] of lanes) {
-    let best = 0
-    for (let t = 1; t < threads; t++) if (load[t]! < load[best]!) best = t
-    load[best]! += w
-    thread.set(lane, best)
+export const laneQueue = (calls: ReadonlyArray<GemmCall>): ReadonlyArray<ReadonlyArray<GemmCall>> => {
+  const lanes = new Map<number, { calls: GemmCall[]; work: number }>()
+  for (const c of calls) {
+    const lane = lanes.get(c.lane) ?? { calls: [], work: 0 }
+    lane.calls.push(c)
+    lane.work += work(c) + 1
+    lanes.set(c.lane, lane)
   }
-  return thread
+  return [...lanes.entries()].sort((x, y) => y[1].work - x[1].work || x[0] - y[0]).map(([, l]) => l.calls)
 }
 
 const invoke = (simd: GemmSimd, c: GemmCall): void =>
@@ -138,34 +141,43 @@ export const sequentialRunner = (simd: GemmSimd): GemmRunner => ({
 })
 
 // The control words (Int32Array indices) shared with the workers.
-const EPOCH = 0 // bumped by each dispatch; workers wait on it
-const PENDING = 1 // workers still running the current dispatch
-const FAILED = 2 // 1 once a worker failed (the message is in the text area)
-const READY = 3 // workers that instantiated the module
-const RANGES = 8 // worker w's calls: [RANGES + 2w, RANGES + 2w + 1)
-const TEXT = 512 // byte offset of a failed worker's message (UTF-8, up to TEXT_BYTES)
+const EPOCH = 0 // the current dispatch's number (20 bits); workers sleep on it
+const CLAIM = 1 // (epoch << LANE_BITS) | the next lane to take: a thread takes a lane by incrementing it
+const LANES = 2 // lanes in the current dispatch
+const DONE = 3 // lanes of the current dispatch finished
+const FAILED = 4 // 1 once a worker failed (the message is in the text area)
+const READY = 5 // workers that instantiated the module
+const TEXT = 64 // byte offset of a failed worker's message (UTF-8, up to TEXT_BYTES)
 const TEXT_BYTES = 1024
 const CONTROL_BYTES = TEXT + TEXT_BYTES
+const LANE_BITS = 12
+/** Lanes per dispatch (a claim counts them in LANE_BITS bits). */
+const MAX_LANES = (1 << LANE_BITS) - 1
+const EPOCH_MASK = (1 << (32 - LANE_BITS)) - 1
 /** Int32 words per call in the command buffer: the function (0: gemm4, 1: gemm8) and its 14 arguments. */
 const WORDS = 16
 /** Calls per dispatch (a longer list is run as several, in order); 512 KB of commands. */
 const CAPACITY = 8192
-/** Spins on a control word before sleeping on it: tens of microseconds. */
-const SPINS = 20_000
+/** Spins on a control word before sleeping on it: about 30 microseconds. */
+const SPINS = 4000
 /** How long a new pool may take to start before the product stays on the calling thread. */
 const START_MS = 10_000
 
 /**
  * The worker thread (CommonJS, evaluated: no file to locate in the bundle). It instantiates the
- * module, then runs its range of calls at each epoch. A failure, at start or in a call, sets
- * FAILED with the message and still counts the worker as done, so the caller never waits forever.
+ * module, then at each new epoch takes lanes until none is left: lane i's calls are
+ * commands [bounds[i], bounds[i + 1]). A claim names its epoch, so a worker that wakes late
+ * cannot take a lane of a later dispatch, and the calling thread reuses the buffers only once
+ * every lane is done. A failure, at start or in a call, sets FAILED with the message and still
+ * counts the lane as done, so the caller never waits forever.
  */
 const WORKER_SOURCE = `
 "use strict"
 const { workerData } = require("node:worker_threads")
-const { module, memory, control, commands, index } = workerData
+const { module, memory, control, commands, laneBounds } = workerData
 const ctrl = new Int32Array(control)
 const cmd = new Int32Array(commands)
+const bounds = new Int32Array(laneBounds)
 const fail = (e) => {
   const text = new TextEncoder().encode(String((e && e.stack) || e)).subarray(0, ${TEXT_BYTES})
   new Uint8Array(control, ${TEXT}, ${TEXT_BYTES}).set(text)
@@ -181,7 +193,6 @@ try {
 }
 Atomics.notify(ctrl, ${READY})
 if (fns !== undefined) {
-  // No dispatch precedes READY, so the first one to run is epoch 1 (reading the epoch here could miss it).
   let seen = 0
   for (;;) {
     let epoch = Atomics.load(ctrl, ${EPOCH})
@@ -191,22 +202,27 @@ if (fns !== undefined) {
       continue
     }
     seen = epoch
-    try {
-      const end = ctrl[${RANGES} + 2 * index + 1]
-      for (let i = ctrl[${RANGES} + 2 * index]; i < end; i++) {
-        const o = i * ${WORDS}
-        fns[cmd[o]](cmd[o + 1], cmd[o + 2], cmd[o + 3], cmd[o + 4], cmd[o + 5], cmd[o + 6], cmd[o + 7],
-          cmd[o + 8], cmd[o + 9], cmd[o + 10], cmd[o + 11], cmd[o + 12], cmd[o + 13], cmd[o + 14])
+    for (;;) {
+      const claim = Atomics.load(ctrl, ${CLAIM})
+      const lane = claim & ${MAX_LANES}
+      if (claim >>> ${LANE_BITS} !== epoch || lane >= Atomics.load(ctrl, ${LANES})) break
+      if (Atomics.compareExchange(ctrl, ${CLAIM}, claim, claim + 1) !== claim) continue
+      try {
+        for (let i = bounds[lane], end = bounds[lane + 1]; i < end; i++) {
+          const o = i * ${WORDS}
+          fns[cmd[o]](cmd[o + 1], cmd[o + 2], cmd[o + 3], cmd[o + 4], cmd[o + 5], cmd[o + 6], cmd[o + 7],
+            cmd[o + 8], cmd[o + 9], cmd[o + 10], cmd[o + 11], cmd[o + 12], cmd[o + 13], cmd[o + 14])
+        }
+      } catch (e) {
+        fail(e)
       }
-    } catch (e) {
-      fail(e)
+      if (Atomics.add(ctrl, ${DONE}, 1) + 1 === Atomics.load(ctrl, ${LANES})) Atomics.notify(ctrl, ${DONE})
     }
-    if (Atomics.sub(ctrl, ${PENDING}, 1) === 1) Atomics.notify(ctrl, ${PENDING})
   }
 }
 `
 
-/** Blocks until `ctrl[at]` is no longer `value` or `ms` pass: spins first, then sleeps. */
+/** Blocks while `ctrl[at]` is `value`, at most about `ms`: spins first, then sleeps. */
 const waitWhile = (ctrl: Int32Array, at: number, value: number, ms: number): void => {
   for (let i = 0; i < SPINS; i++) if (Atomics.load(ctrl, at) !== value) return
   Atomics.wait(ctrl, at, value, ms)
@@ -218,9 +234,30 @@ const failure = (ctrl: Int32Array): string => {
   return new TextDecoder().decode(bytes.slice(0, end < 0 ? TEXT_BYTES : end))
 }
 
+/** The calls cut, in order, into dispatches of at most CAPACITY calls and MAX_LANES lanes. */
+const segments = (calls: ReadonlyArray<GemmCall>): ReadonlyArray<ReadonlyArray<GemmCall>> => {
+  const out: GemmCall[][] = []
+  let current: GemmCall[] = []
+  let lanes = new Set<number>()
+  for (const c of calls) {
+    if (current.length === CAPACITY || (!lanes.has(c.lane) && lanes.size === MAX_LANES)) {
+      out.push(current)
+      current = []
+      lanes = new Set()
+    }
+    current.push(c)
+    lanes.add(c.lane)
+  }
+  if (current.length > 0) out.push(current)
+  return out
+}
+
 /**
  * A runner on `threads` threads for the product bound to the shared `memory`: the calling thread
  * and `threads - 1` workers, started now, unreferenced so that they never keep the process alive.
+ * Every thread, the calling one included, takes lanes from the dispatch's queue until it is
+ * empty: a worker that the scheduler pauses (other processes, XNNPACK's own pool threads) delays
+ * a dispatch by one lane at most. Which thread runs a lane changes nothing in its results.
  * Falls back to the sequential runner when a worker cannot start or instantiate the module
  * within START_MS. After a worker fails in a call, that dispatch throws (its outputs are not
  * trusted) and later dispatches run on the calling thread.
@@ -231,6 +268,7 @@ export const createPool = (simd: GemmSimd, memory: WasmMemory, threads: number, 
   const workers = threads - 1
   const ctrl = new Int32Array(new SharedArrayBuffer(CONTROL_BYTES))
   const cmd = new Int32Array(new SharedArrayBuffer(CAPACITY * WORDS * 4))
+  const bounds = new Int32Array(new SharedArrayBuffer((MAX_LANES + 1) * 4))
   const started: Worker[] = []
   const stop = (): GemmRunner => {
     for (const w of started) void w.terminate()
@@ -240,7 +278,7 @@ export const createPool = (simd: GemmSimd, memory: WasmMemory, threads: number, 
     for (let index = 0; index < workers; index++) {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { module, memory, control: ctrl.buffer, commands: cmd.buffer, index }
+        workerData: { module, memory, control: ctrl.buffer, commands: cmd.buffer, laneBounds: bounds.buffer }
       })
       // The worker reports its failures through FAILED; an 'error' event without a listener would end the process.
       worker.on("error", () => {})
@@ -257,41 +295,54 @@ export const createPool = (simd: GemmSimd, memory: WasmMemory, threads: number, 
   }
 
   let broken = false
+  let epoch = 0
   const dispatch = (calls: ReadonlyArray<GemmCall>): void => {
-    const thread = assignLanes(calls, threads)
-    const own: GemmCall[] = []
-    const mine = (t: number) => calls.filter((c) => thread.get(c.lane) === t)
+    const queue = laneQueue(calls)
+    epoch = (epoch + 1) & EPOCH_MASK || 1 // 0 is the workers' "none seen yet"
+    // Closed first: a worker still looking at the last dispatch's claim word can no longer take
+    // a lane, whatever it reads of the lane count written next.
+    Atomics.store(ctrl, CLAIM, (epoch << LANE_BITS) | MAX_LANES)
     let at = 0
-    for (let w = 0; w < workers; w++) {
-      ctrl[RANGES + 2 * w] = at
-      for (const c of mine(w + 1)) {
-        const o = at++ * WORDS
-        cmd.set([c.width === 8 ? 1 : 0, c.a, c.b, c.c, c.m, c.n, c.k, c.lda, c.ldb, c.ldc, c.aStep, c.taps, c.nTaps, c.chunk, c.add], o)
+    queue.forEach((lane, i) => {
+      bounds[i] = at
+      for (const c of lane) {
+        cmd.set([c.width === 8 ? 1 : 0, c.a, c.b, c.c, c.m, c.n, c.k, c.lda, c.ldb, c.ldc, c.aStep, c.taps, c.nTaps, c.chunk, c.add], at++ * WORDS)
       }
-      ctrl[RANGES + 2 * w + 1] = at
-    }
-    for (const c of mine(0)) own.push(c)
-    Atomics.store(ctrl, PENDING, workers)
-    Atomics.add(ctrl, EPOCH, 1)
+    })
+    bounds[queue.length] = at
+    Atomics.store(ctrl, LANES, queue.length)
+    Atomics.store(ctrl, DONE, 0)
+    Atomics.store(ctrl, CLAIM, (epoch << LANE_BITS) | 0)
+    Atomics.store(ctrl, EPOCH, epoch)
     Atomics.notify(ctrl, EPOCH)
-    try {
-      for (const c of own) invoke(simd, c)
-    } finally {
-      // wait even when the calling thread's share threw: the next dispatch reuses the buffers
-      for (let left = Atomics.load(ctrl, PENDING); left !== 0; left = Atomics.load(ctrl, PENDING)) waitWhile(ctrl, PENDING, left, 1000)
+    let error: unknown
+    for (;;) {
+      const claim = Atomics.load(ctrl, CLAIM)
+      const lane = claim & MAX_LANES
+      if (lane >= queue.length) break
+      if (Atomics.compareExchange(ctrl, CLAIM, claim, claim + 1) !== claim) continue
+      try {
+        for (const c of queue[lane]!) invoke(simd, c)
+      } catch (e) {
+        error ??= e
+      }
+      Atomics.add(ctrl, DONE, 1)
     }
+    // the lanes the workers took: wait for them before the buffers are reused, even after a failure here
+    for (let done = Atomics.load(ctrl, DONE); done < queue.length; done = Atomics.load(ctrl, DONE)) waitWhile(ctrl, DONE, done, 1000)
     if (Atomics.load(ctrl, FAILED) !== 0) {
       broken = true
       stop()
       throw new Error(`a product worker thread failed; the product runs on the calling thread from now on: ${failure(ctrl)}`)
     }
+    if (error !== undefined) throw error
   }
 
   return {
     threads,
     run: (calls) => {
       if (broken || calls.reduce((s, c) => s + work(c), 0) < MIN_POOL_WORK) return sequential.run(calls)
-      for (let i = 0; i < calls.length; i += CAPACITY) dispatch(calls.slice(i, i + CAPACITY))
+      for (const segment of segments(calls)) dispatch(segment)
     }
   }
 }

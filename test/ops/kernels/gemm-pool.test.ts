@@ -3,18 +3,18 @@ import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import {
-  assignLanes,
   createPool,
   type GemmCall,
   type GemmRunner,
   MIN_POOL_WORK,
+  laneQueue,
   piecesPerUnit,
   sequentialRunner,
   splitCall
 } from "../../../src/ops/kernels/gemm-pool.ts"
 import { GEMM_ROWS, gemmSimdFor, type GemmSimd } from "../../../src/ops/kernels/gemm-simd.ts"
 import { relativeError } from "../../../src/ops/kernels/relative-error.ts"
-import { moduleBytes } from "../../../src/ops/kernels/wasm-assembler.ts"
+import { I32, moduleBytes } from "../../../src/ops/kernels/wasm-assembler.ts"
 import { initBackend } from "../../../src/runtime/backend.ts"
 import { values } from "./compare.ts"
 import { convolutionResults } from "./fixtures/gemm-cases.ts"
@@ -55,18 +55,17 @@ describe("splitting calls into lanes", () => {
     expect(splitCall(call({ m: 4, n: 8 }), 4, 3)).toEqual([call({ m: 4, n: 8, lane: 3 })])
   })
 
-  it("splits units so that the lanes divide evenly among the threads", () => {
+  it("splits units so that the lanes divide evenly among the threads, four or more each", () => {
     expect(piecesPerUnit(9, 1)).toBe(1)
     expect(piecesPerUnit(9, 2)).toBe(2)
-    expect(piecesPerUnit(4, 2)).toBe(1)
-    expect(piecesPerUnit(1, 2)).toBe(4)
-    expect(piecesPerUnit(3, 4)).toBe(4)
+    expect(piecesPerUnit(4, 2)).toBe(2)
+    expect(piecesPerUnit(1, 2)).toBe(8)
+    expect(piecesPerUnit(3, 4)).toBe(8)
   })
 
-  it("deals lanes to threads by work, the same way every time", () => {
-    const calls = [call({ lane: 0, m: 8 }), call({ lane: 1, m: 64 }), call({ lane: 2, m: 32 }), call({ lane: 2, m: 32 }), call({ lane: 3, m: 16 })]
-    expect([...assignLanes(calls, 2).entries()].sort()).toEqual([[0, 0], [1, 1], [2, 0], [3, 1]])
-    expect([...assignLanes(calls, 1).values()]).toEqual([0, 0, 0, 0])
+  it("queues the lanes largest first, each lane's calls in their order", () => {
+    const calls = [call({ lane: 0, m: 8 }), call({ lane: 1, m: 64 }), call({ lane: 2, m: 32, add: 0 }), call({ lane: 2, m: 32, add: 1 }), call({ lane: 3, m: 64 })]
+    expect(laneQueue(calls)).toEqual([[calls[2], calls[3]], [calls[1]], [calls[4]], [calls[0]]])
   })
 })
 
@@ -125,23 +124,32 @@ describe("the product on a pool of worker threads", () => {
 
   it("reports a worker's failure as an error, then runs on the calling thread", () => {
     const shared = sharedProduct()
-    const pool = createPool(shared.simd, shared.memory, 2)
     const expected = product(shared, sequentialRunner(shared.simd), 1)
-    // lane 1 (less work) goes to the worker, and reads past the memory's end
-    const outside = call({ lane: 1, a: shared.memory.buffer.byteLength + 4096, m: 4, n: 8, k: 1, c: C0 + M * N * 4 })
-    expect(() => pool.run([...calls(1), outside])).toThrow(/product worker thread failed.*out of bounds/s)
-    expect(product(shared, pool, 4)).toEqual(expected)
+    // the workers' module traps in every call; the calling thread's computes
+    const trap = (name: string) => ({ name, params: new Array<number>(14).fill(I32), locals: [], code: [0x00] })
+    const trapping = new Wasm.Module(moduleBytes([trap("gemm8"), trap("gemm4")], true))
+    const pool = createPool(shared.simd, shared.memory, 2, trapping)
+    expect(pool.threads).toBe(2)
+    // which thread takes which lane is up to the scheduler: retry until a worker has taken one
+    let message = ""
+    for (let attempt = 0; attempt < 50 && message === ""; attempt++) {
+      try {
+        product(shared, pool, 16)
+      } catch (e) {
+        message = String(e)
+      }
+    }
+    expect(message).toMatch(/product worker thread failed.*unreachable/s)
+    expect(product(shared, pool, 16)).toEqual(expected)
   })
 
-  it("waits for the workers when the calling thread's own share fails", () => {
+  it("fails a dispatch with a failing call on any thread, without waiting forever, and computes the next", () => {
     const shared = sharedProduct()
     const pool = createPool(shared.simd, shared.memory, 2)
     const expected = product(shared, sequentialRunner(shared.simd), 1)
-    // lane 0 (more work) stays on the calling thread, and reads past the memory's end
-    const outside = call({ lane: 0, a: shared.memory.buffer.byteLength + 4096, m: 4096, n: 32, k: 16, c: C0 + M * N * 4 })
-    const work = calls(1).map((c) => ({ ...c, lane: 1 }))
-    expect(() => pool.run([outside, ...work])).toThrow(Wasm.RuntimeError)
-    expect(product(shared, pool, 4)).toEqual(expected)
+    const outside = call({ lane: 99, a: shared.memory.buffer.byteLength + 4096, m: 4096, n: 32, k: 16, c: C0 + M * N * 4 })
+    expect(() => pool.run([outside, ...calls(8)])).toThrow(/out of bounds/)
+    expect(product(shared, pool, 8)).toEqual(expected)
   })
 
   it("stays on the calling thread when a worker cannot instantiate the module", () => {
