@@ -9,7 +9,8 @@
  *
  *   grid[q, co] = Σ_(i,j) Σ_ci padded[q + i·Wp + j, ci] · filter[i, j, ci, co]
  *
- * with the filter (HWIO) read as it is, one product per image. The grid's rows outside the output
+ * with the filter (HWIO) read as it is, one product per image (in the threaded build, the images'
+ * rows are lanes that gemm-pool.ts spreads over the threads). The grid's rows outside the output
  * (the kw - 1 columns past each row's end) are computed and dropped: 1.5% of the work at
  * 128x128, at most a third (suitsGemm). Used for the forward convolutions
  * and, through conv2d-backprop-input.ts (which is made of forward convolutions), their input

@@ -56,11 +56,9 @@ describe("splitting calls into lanes", () => {
   })
 
   it("splits units so that the lanes divide evenly among the threads, four or more each", () => {
-    expect(piecesPerUnit(9, 1)).toBe(1)
-    expect(piecesPerUnit(9, 2)).toBe(2)
-    expect(piecesPerUnit(4, 2)).toBe(2)
-    expect(piecesPerUnit(1, 2)).toBe(8)
-    expect(piecesPerUnit(3, 4)).toBe(8)
+    // [units, threads]: 9 taps on 1 and 2 threads, 4 images, 1 image, 3 images on 4 threads
+    const cases = [[9, 1], [9, 2], [4, 2], [1, 2], [3, 4]] as const
+    expect(cases.map(([units, threads]) => piecesPerUnit(units, threads))).toEqual([1, 2, 2, 8, 8])
   })
 
   it("queues the lanes largest first, each lane's calls in their order", () => {
