@@ -9,7 +9,8 @@
  *
  *   grid[q, co] = Σ_(i,j) Σ_ci padded[q + i·Wp + j, ci] · filter[i, j, ci, co]
  *
- * with the filter (HWIO) read as it is, one product per image. The grid's rows outside the output
+ * with the filter (HWIO) read as it is, one product per image (in the threaded build, the images'
+ * rows are lanes that gemm-pool.ts spreads over the threads). The grid's rows outside the output
  * (the kw - 1 columns past each row's end) are computed and dropped: 1.5% of the work at
  * 128x128, at most a third (suitsGemm). Used for the forward convolutions
  * and, through conv2d-backprop-input.ts (which is made of forward convolutions), their input
@@ -17,7 +18,9 @@
  */
 import type * as tf from "@tensorflow/tfjs"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
-import { GEMM_ROWS, type GemmSimd } from "./gemm-simd.ts"
+import type { Gemm } from "./gemm-backend.ts"
+import { type GemmCall, piecesPerUnit, splitCall } from "./gemm-pool.ts"
+import { GEMM_ROWS } from "./gemm-simd.ts"
 import { copyRun, free, heapF32, type Info, offsetOf } from "./wasm-kernel-utils.ts"
 
 /**
@@ -109,7 +112,7 @@ export const paddedInput = (
 /** The forward convolution [N, Ho, Wo, Cout] of an NHWC input with a stride-1 geometry. */
 export const forwardByGemm = (
   backend: BackendWasm,
-  simd: GemmSimd,
+  gemm: Gemm,
   x: Info,
   filter: Info,
   info: tf.backend_util.Conv2DInfo
@@ -120,7 +123,7 @@ export const forwardByGemm = (
   const wp = outWidth + kw - 1
   // A 1x1 kernel's grid is the output itself: the images run on as one product, so that the
   // filter is read once for the whole batch (fc7 on a 4x4 map has 16 rows per image).
-  if (unpadded1x1(info)) return pointwise(backend, simd, x, filter, info)
+  if (unpadded1x1(info)) return pointwise(backend, gemm, x, filter, info)
   // one image's grid: its output rows at the padded width
   const rows = Math.ceil((outHeight * wp) / GEMM_ROWS) * GEMM_ROWS
   // the last image's last block reads up to the largest tap offset past its grid
@@ -138,16 +141,21 @@ export const forwardByGemm = (
 
   const mem = heapF32(backend)
   const p0 = offsetOf(backend, padded)
-  const product = cols.width === 8 ? simd.gemm8 : simd.gemm4
   const g0 = offsetOf(backend, grid)
+  // one dispatch: each image's rows in `parts` lanes
+  const parts = piecesPerUnit(n, gemm.threads)
+  const calls: GemmCall[] = []
   for (let b = 0; b < n; b++) {
-    product(
-      (p0 + b * hp * wp * lda) * 4, offsetOf(backend, weights) * 4, (g0 + b * rows * cols.padded) * 4,
-      rows, cols.padded, inC,
-      lda * 4, cols.padded * 4, cols.padded * 4, 4,
-      offsetOf4(backend, table) * 4, taps.length, chunkRows(inC), 0
-    )
+    const image: GemmCall = {
+      lane: 0, width: cols.width,
+      a: (p0 + b * hp * wp * lda) * 4, b: offsetOf(backend, weights) * 4, c: (g0 + b * rows * cols.padded) * 4,
+      m: rows, n: cols.padded, k: inC,
+      lda: lda * 4, ldb: cols.padded * 4, ldc: cols.padded * 4, aStep: 4,
+      taps: offsetOf4(backend, table) * 4, nTaps: taps.length, chunk: chunkRows(inC), add: 0
+    }
+    calls.push(...splitCall(image, parts, b * parts))
   }
+  gemm.run(calls)
 
   const o0 = offsetOf(backend, out)
   for (let b = 0; b < n; b++) {
@@ -180,12 +188,15 @@ const restride = (backend: BackendWasm, src: Info, count: number, rows: number, 
   return out
 }
 
+/** Runs one product call split into lanes for every thread of the pool (bit-identical to the whole call). */
+export const runSplit = (gemm: Gemm, call: GemmCall): void => gemm.run(splitCall(call, piecesPerUnit(1, gemm.threads), 0))
+
 /** A 1x1 kernel without padding: the output's pixels are the input's. */
 export const unpadded1x1 = (info: tf.backend_util.Conv2DInfo): boolean =>
   info.filterHeight === 1 && info.filterWidth === 1 && info.outHeight === info.inHeight && info.outWidth === info.inWidth
 
 /** forwardByGemm for a 1x1 kernel (whose 'same' or 'valid' padding is none): one product over every pixel. */
-const pointwise = (backend: BackendWasm, simd: GemmSimd, x: Info, filter: Info, info: tf.backend_util.Conv2DInfo): Info => {
+const pointwise = (backend: BackendWasm, gemm: Gemm, x: Info, filter: Info, info: tf.backend_util.Conv2DInfo): Info => {
   const { batchSize: n, inChannels: inC, outChannels: outC, outHeight, outWidth } = info
   const pixels = n * outHeight * outWidth
   const rows = Math.ceil(pixels / GEMM_ROWS) * GEMM_ROWS
@@ -199,13 +210,13 @@ const pointwise = (backend: BackendWasm, simd: GemmSimd, x: Info, filter: Info, 
   const grid = exact ? out : backend.makeOutput([rows, cols.padded], "float32")
   const weights = ldb === outC ? filter : restride(backend, filter, inC, inC, outC, outC, ldb)
   const table = tapTable(backend, [[0, 0]])
-  const product = cols.width === 8 ? simd.gemm8 : simd.gemm4
-  product(
-    offsetOf(backend, input) * 4, offsetOf(backend, weights) * 4, offsetOf(backend, grid) * 4,
-    rows, cols.padded, inC,
-    lda * 4, ldb * 4, cols.padded * 4, 4,
-    offsetOf4(backend, table) * 4, 1, chunkRows(inC), 0
-  )
+  runSplit(gemm, {
+    lane: 0, width: cols.width,
+    a: offsetOf(backend, input) * 4, b: offsetOf(backend, weights) * 4, c: offsetOf(backend, grid) * 4,
+    m: rows, n: cols.padded, k: inC,
+    lda: lda * 4, ldb: ldb * 4, ldc: cols.padded * 4, aStep: 4,
+    taps: offsetOf4(backend, table) * 4, nTaps: 1, chunk: chunkRows(inC), add: 0
+  })
   if (!exact) {
     const mem = heapF32(backend)
     const g0 = offsetOf(backend, grid)
@@ -222,7 +233,7 @@ const pointwise = (backend: BackendWasm, simd: GemmSimd, x: Info, filter: Info, 
  * as it is stored (a row per input channel) instead of transposed first; only dy and dx, small
  * where this matters (fc7 on a 4x4 map: 64 pixels), are transposed. Cin must be whole row blocks.
  */
-export const pointwiseInputGrad = (backend: BackendWasm, simd: GemmSimd, dy: Info, filter: Info, info: tf.backend_util.Conv2DInfo): Info => {
+export const pointwiseInputGrad = (backend: BackendWasm, gemm: Gemm, dy: Info, filter: Info, info: tf.backend_util.Conv2DInfo): Info => {
   const { batchSize: n, inChannels: inC, outChannels: outC, inHeight, inWidth } = info
   const pixels = n * inHeight * inWidth
   const cols = columnBlock(pixels)
@@ -237,13 +248,13 @@ export const pointwiseInputGrad = (backend: BackendWasm, simd: GemmSimd, dy: Inf
   const [d0, t0, x0, r0] = [dy, dyT, dxT, dx].map((i) => offsetOf(backend, i)) as [number, number, number, number]
   mem.fill(0, t0, t0 + outC * ldb)
   for (let p = 0; p < pixels; p++) for (let c = 0; c < outC; c++) mem[t0 + c * ldb + p] = mem[d0 + p * outC + c]!
-  const product = cols.width === 8 ? simd.gemm8 : simd.gemm4
-  product(
-    offsetOf(backend, weights) * 4, t0 * 4, x0 * 4,
-    inC, cols.padded, outC,
-    lda * 4, ldb * 4, ldb * 4, 4,
-    offsetOf4(backend, table) * 4, 1, inC, 0
-  )
+  runSplit(gemm, {
+    lane: 0, width: cols.width,
+    a: offsetOf(backend, weights) * 4, b: t0 * 4, c: x0 * 4,
+    m: inC, n: cols.padded, k: outC,
+    lda: lda * 4, ldb: ldb * 4, ldc: ldb * 4, aStep: 4,
+    taps: offsetOf4(backend, table) * 4, nTaps: 1, chunk: inC, add: 0
+  })
   for (let c = 0; c < inC; c++) for (let p = 0; p < pixels; p++) mem[r0 + p * inC + c] = mem[x0 + c * ldb + p]!
   free(backend, dyT, dxT, table, weights === filter ? undefined : weights)
   return dx
@@ -262,7 +273,7 @@ export const pointwiseInputGrad = (backend: BackendWasm, simd: GemmSimd, dy: Inf
  */
 export const filterGradByGemm = (
   backend: BackendWasm,
-  simd: GemmSimd,
+  gemm: Gemm,
   x: Info,
   dy: Info,
   info: tf.backend_util.Conv2DInfo
@@ -299,23 +310,28 @@ export const filterGradByGemm = (
     }
   }
 
-  const product = cols.width === 8 ? simd.gemm8 : simd.gemm4
   const p0 = offsetOf(backend, padded)
   const s0 = offsetOf(backend, sums)
   const t0 = offsetOf4(backend, table)
   // about 256 KB of A and B rows per chunk
   const chunk = Math.max(64, Math.floor(65536 / (inC + cols.padded)))
+  // one dispatch: each tap's sums in `parts` lanes, which add up the chunks in order
+  const parts = piecesPerUnit(taps.length, gemm.threads)
+  const calls: GemmCall[] = []
   for (let k0 = 0; k0 < grid; k0 += chunk) {
     const k = Math.min(chunk, grid - k0)
     for (let t = 0; t < taps.length; t++) {
-      product(
-        (p0 + k0 * lda) * 4, (g0 + k0 * ldb) * 4, (s0 + t * rows * cols.padded) * 4,
-        rows, cols.padded, k,
-        4, ldb * 4, cols.padded * 4, lda * 4,
-        (t0 + 2 * t) * 4, 1, rows, k0 === 0 ? 0 : 1
-      )
+      const tap: GemmCall = {
+        lane: 0, width: cols.width,
+        a: (p0 + k0 * lda) * 4, b: (g0 + k0 * ldb) * 4, c: (s0 + t * rows * cols.padded) * 4,
+        m: rows, n: cols.padded, k,
+        lda: 4, ldb: ldb * 4, ldc: cols.padded * 4, aStep: lda * 4,
+        taps: (t0 + 2 * t) * 4, nTaps: 1, chunk: rows, add: k0 === 0 ? 0 : 1
+      }
+      calls.push(...splitCall(tap, parts, t * parts))
     }
   }
+  gemm.run(calls)
 
   const w0 = offsetOf(backend, dw)
   for (let t = 0; t < taps.length; t++) {

@@ -17,7 +17,9 @@ import type * as tf from "@tensorflow/tfjs"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
 import { columnBlock, offsetOf4, skewed, tapTable } from "./conv2d-gemm.ts"
 import { blockSimdFor, type BlockSimd } from "./block-simd.ts"
-import { GEMM_ROWS, type GemmSimd } from "./gemm-simd.ts"
+import type { Gemm } from "./gemm-backend.ts"
+import { type GemmCall, piecesPerUnit, splitCall } from "./gemm-pool.ts"
+import { GEMM_ROWS } from "./gemm-simd.ts"
 import { backendMemory } from "./wasm-assembler.ts"
 import { copyRun, free, heapF32, type Info, offsetOf, releaseView, run, transpose, view, zeros } from "./wasm-kernel-utils.ts"
 
@@ -89,7 +91,7 @@ const walk = (
   to: Info,
   weights: Info,
   forward: boolean,
-  simd: GemmSimd | null
+  simd: Gemm | null
 ): void => {
   const n = info.batchSize
   const { top, left } = info.padInfo
@@ -169,15 +171,30 @@ const pixelRuns = (info: tf.backend_util.Conv2DInfo, t: Tap): { readonly out: nu
   return { out, in: inp }
 }
 
+/** Each tap's pixel runs and where its rows start in the stacked matrices (row blocks whole per tap). */
+const stackTaps = (info: tf.backend_util.Conv2DInfo, taps: ReadonlyArray<Tap>) => {
+  let rows = 0
+  const stacked = taps.map((t) => {
+    const runs = pixelRuns(info, t)
+    const count = runs.in.length * (t.ow1 - t.ow0)
+    const at = rows
+    rows += Math.ceil(count / GEMM_ROWS) * GEMM_ROWS
+    return { tap: t, runs, count, at }
+  })
+  return { stacked, rows }
+}
+
 /**
- * walk() with the fused multiply-add product: the tap's source rows are gathered into a scratch
- * matrix (zero rows up to a whole row block), multiplied by the tap's weight block read in place
- * (row stride toC), and the product added to the target pixels. The weights are read once per
- * tap; only the pairs inside the map are multiplied.
+ * walk() with the fused multiply-add product: every tap's source rows are gathered into one
+ * stacked matrix (zero rows up to a whole row block per tap), each tap's block multiplied by the
+ * tap's weight block in one dispatch over the pool's threads (gemm-pool.ts; lanes per tap, which
+ * write disjoint rows), then the products added to the target pixels. Only the pairs inside the
+ * map are multiplied. Forward, the weight blocks are first copied to rows off 2 KB multiples
+ * (conv2d-gemm.ts, skewed), which fc6's 1024 output channels need.
  */
 const walkByGemm = (
   backend: BackendWasm,
-  simd: GemmSimd,
+  gemm: Gemm,
   info: tf.backend_util.Conv2DInfo,
   from: Info,
   to: Info,
@@ -185,47 +202,46 @@ const walkByGemm = (
   forward: boolean
 ): void => {
   const [fromC, toC] = forward ? [info.inChannels, info.outChannels] : [info.outChannels, info.inChannels]
-  const taps = tapsOf(info)
-  const most = Math.max(...taps.map((t) => info.batchSize * (t.oh1 - t.oh0) * (t.ow1 - t.ow0)))
-  const capacity = Math.ceil(most / GEMM_ROWS) * GEMM_ROWS
-  // row strides off the 2 KB multiples of 512 or 1024 channels (conv2d-gemm.ts, skewed)
-  const [lda, ldb] = [skewed(fromC), skewed(toC)]
-  const a = zeros(backend, [capacity, lda])
-  const c = backend.makeOutput([capacity, ldb], "float32")
-  const block = ldb === toC ? undefined : backend.makeOutput([fromC, ldb], "float32")
+  const { stacked, rows } = stackTaps(info, tapsOf(info))
+  const [lda, ldc] = [skewed(fromC), skewed(toC)]
+  const a = zeros(backend, [rows, lda])
+  const c = backend.makeOutput([rows, ldc], "float32")
+  const skew = ldc !== toC
+  const blocks = skew ? backend.makeOutput([stacked.length, fromC, ldc], "float32") : undefined
   const table = tapTable(backend, [[0, 0]])
-  const product = columnBlock(toC).width === 8 ? simd.gemm8 : simd.gemm4
-  const blocks = blocksOf(backend)
+  const simd = blocksOf(backend)
   const mem = heapF32(backend)
   const [a0, c0, f0, t0, w0] = [a, c, from, to, weights].map((i) => offsetOf(backend, i)) as [number, number, number, number, number]
-  const b0 = block === undefined ? -1 : offsetOf(backend, block)
-  let filled = 0
-  for (const t of taps) {
+  const b0 = blocks === undefined ? -1 : offsetOf(backend, blocks)
+  const parts = piecesPerUnit(stacked.length, gemm.threads)
+  const calls: GemmCall[] = []
+  stacked.forEach(({ tap: t, runs, count, at }, n) => {
     const ws = t.ow1 - t.ow0
-    const runs = pixelRuns(info, t)
-    const [source, target] = forward ? [runs.in, runs.out] : [runs.out, runs.in]
-    const rows = source.length * ws
-    const padded = Math.ceil(rows / GEMM_ROWS) * GEMM_ROWS
-    gatherRows(mem, a0, f0, source, ws, fromC, lda)
-    // rows past this tap's that an earlier, longer tap left behind must read as zeros
-    if (filled > rows) mem.fill(0, a0 + rows * lda, a0 + filled * lda)
-    filled = rows
+    gatherRows(mem, a0 + at * lda, f0, forward ? runs.in : runs.out, ws, fromC, lda)
     const w = w0 + (t.i * info.filterWidth + t.j) * fromC * toC
-    if (b0 >= 0) for (let k = 0; k < fromC; k++) copyRun(mem, b0 + k * ldb, w + k * toC, toC)
-    product(
-      a0 * 4, (b0 >= 0 ? b0 : w) * 4, c0 * 4,
-      padded, toC, fromC,
-      lda * 4, ldb * 4, ldb * 4, 4,
-      offsetOf4(backend, table) * 4, 1, capacity, 0
-    )
-    for (let r = 0; r < rows; r++) {
-      const dst = t0 + target[Math.floor(r / ws)]! * toC + (r % ws) * toC
-      const src = c0 + r * ldb
-      if (blocks !== null) blocks.addInto(dst * 4, src * 4, toC * 4)
+    const b = skew ? b0 + n * fromC * ldc : w
+    if (skew) for (let k = 0; k < fromC; k++) copyRun(mem, b + k * ldc, w + k * toC, toC)
+    const call: GemmCall = {
+      lane: 0, width: columnBlock(toC).width,
+      a: (a0 + at * lda) * 4, b: b * 4, c: (c0 + at * ldc) * 4,
+      m: Math.ceil(count / GEMM_ROWS) * GEMM_ROWS, n: toC, k: fromC,
+      lda: lda * 4, ldb: (skew ? ldc : toC) * 4, ldc: ldc * 4, aStep: 4,
+      taps: offsetOf4(backend, table) * 4, nTaps: 1, chunk: rows, add: 0
+    }
+    calls.push(...splitCall(call, parts, n * parts))
+  })
+  gemm.run(calls)
+  for (const { tap: t, runs, count, at } of stacked) {
+    const ws = t.ow1 - t.ow0
+    const target = forward ? runs.out : runs.in
+    for (let r = 0; r < count; r++) {
+      const dst = t0 + (target[Math.floor(r / ws)]! + (r % ws)) * toC
+      const src = c0 + (at + r) * ldc
+      if (simd !== null) simd.addInto(dst * 4, src * 4, toC * 4)
       else for (let k = 0; k < toC; k++) mem[dst + k] = mem[dst + k]! + mem[src + k]!
     }
   }
-  free(backend, a, c, table, block)
+  free(backend, a, c, table, blocks)
 }
 
 /** y = conv2d(x, filter) for a geometry where `suitsTaps(info)` (or `suitsTapsGemm` with `simd`). */
@@ -234,7 +250,7 @@ export const forwardByTaps = (
   x: Info,
   filter: Info,
   info: tf.backend_util.Conv2DInfo,
-  simd: GemmSimd | null = null
+  simd: Gemm | null = null
 ): Info => {
   const y = zeros(backend, [info.batchSize, info.outHeight, info.outWidth, info.outChannels])
   walk(backend, info, x, y, filter, true, simd)
@@ -250,7 +266,7 @@ const blocksOf = (backend: BackendWasm): BlockSimd | null => {
  * The filter as HWOI. With the fused product's SIMD at hand, only the taps the map uses are
  * transposed (fc6 on a 3x3 map: 25 of 49), by block-simd.ts; the others are left unwritten.
  */
-const swappedTaps = (backend: BackendWasm, filter: Info, info: tf.backend_util.Conv2DInfo, simd: GemmSimd | null): Info => {
+const swappedTaps = (backend: BackendWasm, filter: Info, info: tf.backend_util.Conv2DInfo, simd: Gemm | null): Info => {
   const { inChannels: inC, outChannels: outC, filterWidth: kw } = info
   const blocks = simd !== null && inC % 4 === 0 && outC % 4 === 0 ? blocksOf(backend) : null
   if (blocks === null) return transpose(backend, filter, [0, 1, 3, 2])
@@ -269,7 +285,7 @@ export const backpropInputByTaps = (
   dy: Info,
   filter: Info,
   info: tf.backend_util.Conv2DInfo,
-  simd: GemmSimd | null = null
+  simd: Gemm | null = null
 ): Info => {
   const dx = zeros(backend, [info.batchSize, info.inHeight, info.inWidth, info.inChannels])
   const swapped = swappedTaps(backend, filter, info, simd) // HWOI: each tap's [Cout, Cin] block contiguous
@@ -285,34 +301,37 @@ export const backpropInputByTaps = (
  */
 export const filterGradByTaps = (
   backend: BackendWasm,
-  simd: GemmSimd,
+  gemm: Gemm,
   x: Info,
   dy: Info,
   info: tf.backend_util.Conv2DInfo
 ): Info => {
   const { inChannels: inC, outChannels: outC, filterHeight: kh, filterWidth: kw } = info
-  const taps = tapsOf(info)
+  const { stacked, rows } = stackTaps(info, tapsOf(info))
   const dw = zeros(backend, [kh, kw, inC, outC])
-  const most = Math.max(...taps.map((t) => info.batchSize * (t.oh1 - t.oh0) * (t.ow1 - t.ow0)))
   const ldd = skewed(outC) // conv2d-gemm.ts
-  const xs = backend.makeOutput([most, inC], "float32")
-  const ds = backend.makeOutput([most, ldd], "float32")
+  const xs = backend.makeOutput([rows, inC], "float32")
+  const ds = backend.makeOutput([rows, ldd], "float32")
   const table = tapTable(backend, [[0, 0]])
-  const product = columnBlock(outC).width === 8 ? simd.gemm8 : simd.gemm4
   const mem = heapF32(backend)
   const [x0, d0, xs0, ds0, w0] = [x, dy, xs, ds, dw].map((i) => offsetOf(backend, i)) as [number, number, number, number, number]
-  for (const t of taps) {
+  // one dispatch: lanes per tap, each writing its own block of dW
+  const parts = piecesPerUnit(stacked.length, gemm.threads)
+  const calls: GemmCall[] = []
+  stacked.forEach(({ tap: t, runs, count, at }, n) => {
     const ws = t.ow1 - t.ow0
-    const runs = pixelRuns(info, t)
-    gatherRows(mem, xs0, x0, runs.in, ws, inC, inC)
-    gatherRows(mem, ds0, d0, runs.out, ws, outC, ldd)
-    product(
-      xs0 * 4, ds0 * 4, (w0 + (t.i * kw + t.j) * inC * outC) * 4,
-      inC, outC, runs.in.length * ws,
-      4, ldd * 4, outC * 4, inC * 4,
-      offsetOf4(backend, table) * 4, 1, inC, 0
-    )
-  }
+    gatherRows(mem, xs0 + at * inC, x0, runs.in, ws, inC, inC)
+    gatherRows(mem, ds0 + at * ldd, d0, runs.out, ws, outC, ldd)
+    const call: GemmCall = {
+      lane: 0, width: columnBlock(outC).width,
+      a: (xs0 + at * inC) * 4, b: (ds0 + at * ldd) * 4, c: (w0 + (t.i * kw + t.j) * inC * outC) * 4,
+      m: inC, n: outC, k: count,
+      lda: 4, ldb: ldd * 4, ldc: outC * 4, aStep: inC * 4,
+      taps: offsetOf4(backend, table) * 4, nTaps: 1, chunk: inC, add: 0
+    }
+    calls.push(...splitCall(call, parts, n * parts))
+  })
+  gemm.run(calls)
   free(backend, xs, ds, table)
   return dw
 }

@@ -18,8 +18,9 @@
  * over a table of taps t: byte offset pairs (aOff_t, bOff_t) of int32, `chunk` rows (a multiple
  * of 4) at a time: every column block of a chunk before the next chunk, so that the chunk's A
  * rows are read from cache by all but the first. With `add` = 1 the sums are added to C's values. A convolution is one
- * call (conv2d-gemm.ts: the taps are the filter's, reading shifted rows of the padded input), a
- * filter gradient one call per tap. Arguments are byte offsets and byte strides; M must be a
+ * call per image (conv2d-gemm.ts: the taps are the filter's, reading shifted rows of the padded
+ * input), a filter gradient one call per tap and chunk of pixels; gemm-pool.ts spreads the calls
+ * over threads in the threaded build. Arguments are byte offsets and byte strides; M must be a
  * multiple of 4 and N of the column block, and every A row read must lie in the memory.
  */
 import { setFlagsFromString } from "node:v8"
@@ -111,6 +112,8 @@ type GemmFn = (
 export interface GemmSimd {
   readonly gemm8: GemmFn
   readonly gemm4: GemmFn
+  /** The compiled module, which worker threads instantiate on the same shared memory (gemm-pool.ts). */
+  readonly module: object
 }
 
 const cache = new WeakMap<WasmMemory, GemmSimd | null>()
@@ -121,5 +124,5 @@ const cache = new WeakMap<WasmMemory, GemmSimd | null>()
  */
 export const gemmSimdFor = (memory: WasmMemory): GemmSimd | null => {
   setFlagsFromString("--experimental-wasm-relaxed-simd")
-  return instantiateOn(cache, memory, () => [gemm(2), gemm(1)])
+  return instantiateOn(cache, memory, () => [gemm(2), gemm(1)], (exports, module) => ({ ...(exports as Omit<GemmSimd, "module">), module }))
 }

@@ -126,21 +126,28 @@ interface WasmApi {
 }
 const WebAssemblyApi = (globalThis as unknown as { readonly WebAssembly: WasmApi }).WebAssembly
 
+/** Whether `memory` is the threaded build's shared memory. */
+export const isShared = (memory: WasmMemory): boolean =>
+  typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer
+
 /**
  * Instantiates `fns` on `memory` once per memory (cached in `cache`), or returns null when the
- * engine rejects the module (no SIMD): callers then run their scalar JavaScript.
+ * engine rejects the module (no SIMD): callers then run their scalar JavaScript. `wrap` builds
+ * the cached value from the exports and the compiled module (which other threads can
+ * instantiate on the same shared memory: gemm-pool.ts).
  */
 export const instantiateOn = <T>(
   cache: WeakMap<WasmMemory, T | null>,
   memory: WasmMemory,
-  fns: (shared: boolean) => ReadonlyArray<WasmFunction>
+  fns: (shared: boolean) => ReadonlyArray<WasmFunction>,
+  wrap: (exports: unknown, module: object) => T = (exports) => exports as T
 ): T | null => {
   let found = cache.get(memory)
   if (found === undefined) {
     try {
-      const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer
+      const shared = isShared(memory)
       const module = new WebAssemblyApi.Module(moduleBytes(fns(shared), shared))
-      found = new WebAssemblyApi.Instance(module, { env: { memory } }).exports as T
+      found = wrap(new WebAssemblyApi.Instance(module, { env: { memory } }).exports, module)
     } catch {
       found = null
     }
