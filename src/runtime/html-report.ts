@@ -10,7 +10,7 @@
  * is made after the run, by the driver, and made again only when the report node's key changes
  * (the page records the key it was made from).
  */
-import { Data, Effect, Either, Option } from "effect"
+import { Effect, Either, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { pipelineYaml } from "../dsl/print.ts"
@@ -33,6 +33,7 @@ import { roundMaskFile } from "./nodes/env.ts"
 import { convergeThreshold, finalRound } from "./nodes/test-case.ts"
 import { type PipelineCase, prepareDataset } from "./pipeline-dataset.ts"
 import { readRunRecord, type ResumeError, type RunRecord } from "./run-record.ts"
+import { fileProblem } from "./file-problem.ts"
 
 export const REPORT_FILE = "report.html"
 
@@ -48,15 +49,7 @@ const NODES_DIR = "nodes"
 /** The longer side of an overlay image, in pixels. */
 const OVERLAY_SIZE = 200
 
-export class ReportError extends Data.TaggedError("ReportError")<{
-  readonly file: string
-  readonly reason: string
-  readonly hint: string
-}> {
-  override get message(): string {
-    return `${this.file}: ${this.reason}`
-  }
-}
+export class ReportError extends fileProblem("ReportError") {}
 
 const readText = (file: string, what: string): Effect.Effect<string, ReportError> =>
   Effect.try({

@@ -10,7 +10,7 @@
  * disk (a dataset interrupted half-way is completed, not restarted) and gives the same bytes.
  * `dataset.json` is written last: its presence means the dataset is complete.
  */
-import { Data, Effect } from "effect"
+import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { caseId, generatePhantom, PHANTOM_VERSION } from "../ops/phantom/generate.ts"
@@ -19,16 +19,9 @@ import { atomicWrite, type WriteError } from "./atomic-write.ts"
 import { encodeDicomSeries } from "../ops/dicom/index.ts"
 import { isDirectory, writeDicomSeries } from "./dicom-series.ts"
 import { writeNiftiFile } from "./nifti-file.ts"
+import { fileProblem } from "./file-problem.ts"
 
-export class PhantomError extends Data.TaggedError("PhantomError")<{
-  readonly file: string
-  readonly reason: string
-  readonly hint: string
-}> {
-  override get message(): string {
-    return `${this.file}: ${this.reason}`
-  }
-}
+export class PhantomError extends fileProblem("PhantomError") {}
 
 /** The marker file, hidden so that dataset tools listing the directory ignore it. */
 export const PHANTOM_MARKER = ".rstn-phantom.json"

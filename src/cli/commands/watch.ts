@@ -4,7 +4,7 @@
  * stays until q (the run goes on); with `--once`, or when stdout is not a terminal, it prints the
  * current state (the final summary of a finished run) and exits.
  */
-import { Data, Effect } from "effect"
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { EVENTS_FILE } from "../../runtime/event-log.ts"
@@ -13,16 +13,9 @@ import { reduceAll } from "../../../tui/reduce.ts"
 import type { UiEvent } from "../../../tui/ui-event.ts"
 import { booleanFlag, numberFlag } from "../args.ts"
 import type { Run } from "../command.ts"
+import { fileProblem } from "../../runtime/file-problem.ts"
 
-export class WatchError extends Data.TaggedError("WatchError")<{
-  readonly file: string
-  readonly reason: string
-  readonly hint: string
-}> {
-  override get message(): string {
-    return `${this.file}: ${this.reason}`
-  }
-}
+export class WatchError extends fileProblem("WatchError") {}
 
 /** The events file of `target`: a run directory, or an events file given directly. */
 export const locateEventsFile = (target: string): Effect.Effect<string, WatchError> =>

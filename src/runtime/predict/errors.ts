@@ -2,14 +2,7 @@
  * The errors of `rstn predict` and `rstn export`. Each names a file (a scan, the model, the output
  * directory, a `--set` flag), what is wrong with it and the fix, and renders as `file: reason`.
  */
-import { Data } from "effect"
-
-const fileProblem = <Tag extends string>(tag: Tag) =>
-  class extends Data.TaggedError(tag)<{ readonly file: string; readonly reason: string; readonly hint: string }> {
-    override get message(): string {
-      return `${this.file}: ${this.reason}`
-    }
-  }
+import { fileProblem } from "../file-problem.ts"
 
 /** The model file cannot be used: not one, damaged, or of another version. */
 export class ModelFileError extends fileProblem("ModelFileError") {}
