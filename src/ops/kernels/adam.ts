@@ -19,7 +19,7 @@
  */
 import * as tf from "@tensorflow/tfjs"
 import { adamSimdFor } from "./adam-simd.ts"
-import { backendMemory } from "./wasm-assembler.ts"
+import { backendSimd } from "./wasm-assembler.ts"
 import { asWasm, heapF32, type Info, offsetOf } from "./wasm-kernel-utils.ts"
 
 export const ADAM_KERNEL = "RstnAdam"
@@ -90,8 +90,7 @@ const wasmAdam: tf.KernelFunc = (args) => {
   const a = args.attrs as unknown as AdamAttrs
   // Four lanes at a time in WebAssembly SIMD where the engine has it; the last n mod 4 (or all,
   // without SIMD) in the scalar loop, which gives the same bits.
-  const memory = backendMemory(backend.wasm)
-  const simd = memory === undefined ? null : adamSimdFor(memory)
+  const simd = backendSimd(backend.wasm, adamSimdFor)
   const lanes = simd === null ? 0 : n - (n % 4)
   if (simd !== null && lanes > 0) {
     const fn = a.decay > 0 ? simd.adamDecay : simd.adam

@@ -14,7 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs"
 import { batchNormSimdFor, type BatchNormSimd } from "./batch-norm-simd.ts"
-import { backendMemory } from "./wasm-assembler.ts"
+import { backendSimd } from "./wasm-assembler.ts"
 import { asWasm, heapF32, type Info, offsetOf } from "./wasm-kernel-utils.ts"
 
 export const BN_TRAIN = "RstnBatchNormTrain"
@@ -212,8 +212,7 @@ interface Memory {
 
 const wasmMemory = (backend: unknown): Memory => {
   const b = asWasm(backend)
-  const memory = backendMemory(b.wasm)
-  const simd = memory === undefined ? null : batchNormSimdFor(memory)
+  const simd = backendSimd(b.wasm, batchNormSimdFor)
   return {
     loops: simd === null ? jsLoops : simdLoops(b, simd),
     read: (t) => [heapF32(b), offsetOf(b, t)],

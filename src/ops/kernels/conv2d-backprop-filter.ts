@@ -34,7 +34,7 @@ import {
   transpose,
   view
 } from "./wasm-kernel-utils.ts"
-import { filterGradByGemm, suitsGemm } from "./conv2d-gemm.ts"
+import { filterGradByGemm, paddedGrid, suitsGemm } from "./conv2d-gemm.ts"
 import { gemmOf } from "./gemm-backend.ts"
 import { filterGradByTaps, suitsTapsGemm } from "./conv2d-small-map.ts"
 
@@ -46,8 +46,7 @@ export const byShiftedProducts = (backend: BackendWasm, x: Info, dy: Info, info:
   const { batchSize: n, inChannels: inC, outChannels: outC, outHeight, outWidth, filterHeight: kh, filterWidth: kw } = info
   const { top, bottom, left, right } = info.padInfo
   // For stride 1, Hp = H + top + bottom = Ho + kh - 1 (likewise for the width).
-  const hp = outHeight + kh - 1
-  const wp = outWidth + kw - 1
+  const { hp, wp } = paddedGrid(info)
   const rows = n * hp * wp
   const padded = pad4(backend, x, [[0, 0], [top, bottom], [left, right], [0, 1]])
   const xt = transpose(backend, padded, [3, 0, 1, 2]) // [Cin + 1, N, Hp, Wp], last row zero
@@ -110,7 +109,8 @@ export const backpropFilter = (backend: BackendWasm, x: Info, dy: Info, info: tf
   if (taps !== null) return filterGradByTaps(backend, taps, x, dy, info)
   const simd = suitsGemm(info) ? gemmOf(backend) : null
   if (simd !== null) return filterGradByGemm(backend, simd, x, dy, info)
-  const rows = info.batchSize * (info.outHeight + info.filterHeight - 1) * (info.outWidth + info.filterWidth - 1)
+  const { hp, wp } = paddedGrid(info)
+  const rows = info.batchSize * hp * wp
   return info.strideHeight === 1 && info.strideWidth === 1 && rows >= MIN_ROWS_FOR_PRODUCTS
     ? byShiftedProducts(backend, x, dy, info)
     : byDilatedConvolution(backend, x, dy, info)

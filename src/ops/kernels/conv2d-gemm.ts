@@ -20,7 +20,7 @@ import type * as tf from "@tensorflow/tfjs"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
 import type { Gemm } from "./gemm-backend.ts"
 import { type GemmCall, piecesPerUnit, splitCall } from "./gemm-pool.ts"
-import { GEMM_ROWS } from "./gemm-simd.ts"
+import { GEMM_ROWS, wholeRowBlocks } from "./gemm-simd.ts"
 import { copyRun, free, heapF32, type Info, offsetOf } from "./wasm-kernel-utils.ts"
 
 /**
@@ -74,6 +74,15 @@ const paddedFilter = (backend: BackendWasm, filter: Info, outC: number, padded: 
 }
 
 /**
+ * A stride-1 geometry's padded grid per image: Hp x Wp = (Ho + kh - 1) x (Wo + kw - 1), the
+ * input with its padding (or cropped to what a 'valid' geometry reads).
+ */
+export const paddedGrid = (info: tf.backend_util.Conv2DInfo): { readonly hp: number; readonly wp: number } => ({
+  hp: info.outHeight + info.filterHeight - 1,
+  wp: info.outWidth + info.filterWidth - 1
+})
+
+/**
  * The input zero-padded to the geometry's Hp x Wp grid per image, images stacked as rows of Cin
  * floats `stride` apart, with zero rows up to `rows` (reads past the last image's grid meet zeros).
  */
@@ -86,8 +95,7 @@ export const paddedInput = (
 ): Info => {
   const { batchSize: n, inHeight: height, inWidth: width, inChannels: inC } = info
   const { top, left } = info.padInfo
-  const hp = info.outHeight + info.filterHeight - 1
-  const wp = info.outWidth + info.filterWidth - 1
+  const { hp, wp } = paddedGrid(info)
   const padded = backend.makeOutput([rows, stride], "float32")
   const mem = heapF32(backend)
   const p0 = offsetOf(backend, padded)
@@ -119,13 +127,12 @@ export const forwardByGemm = (
 ): Info => {
   const { batchSize: n, inChannels: inC, outChannels: outC } = info
   const { outHeight, outWidth, filterHeight: kh, filterWidth: kw } = info
-  const hp = outHeight + kh - 1
-  const wp = outWidth + kw - 1
+  const { hp, wp } = paddedGrid(info)
   // A 1x1 kernel's grid is the output itself: the images run on as one product, so that the
   // filter is read once for the whole batch (fc7 on a 4x4 map has 16 rows per image).
   if (unpadded1x1(info)) return pointwise(backend, gemm, x, filter, info)
   // one image's grid: its output rows at the padded width
-  const rows = Math.ceil((outHeight * wp) / GEMM_ROWS) * GEMM_ROWS
+  const rows = wholeRowBlocks(outHeight * wp)
   // the last image's last block reads up to the largest tap offset past its grid
   const paddedRows = (n - 1) * hp * wp + rows + (kh - 1) * wp + kw
   const cols = columnBlock(outC)
@@ -199,7 +206,7 @@ export const unpadded1x1 = (info: tf.backend_util.Conv2DInfo): boolean =>
 const pointwise = (backend: BackendWasm, gemm: Gemm, x: Info, filter: Info, info: tf.backend_util.Conv2DInfo): Info => {
   const { batchSize: n, inChannels: inC, outChannels: outC, outHeight, outWidth } = info
   const pixels = n * outHeight * outWidth
-  const rows = Math.ceil(pixels / GEMM_ROWS) * GEMM_ROWS
+  const rows = wholeRowBlocks(pixels)
   const cols = columnBlock(outC)
   const lda = skewed(inC)
   const ldb = skewed(cols.padded)
@@ -280,10 +287,9 @@ export const filterGradByGemm = (
 ): Info => {
   const { batchSize: n, inChannels: inC, outChannels: outC } = info
   const { outHeight, outWidth, filterHeight: kh, filterWidth: kw } = info
-  const hp = outHeight + kh - 1
-  const wp = outWidth + kw - 1
+  const { hp, wp } = paddedGrid(info)
   const grid = n * hp * wp
-  const rows = Math.ceil(inC / GEMM_ROWS) * GEMM_ROWS
+  const rows = wholeRowBlocks(inC)
   const cols = columnBlock(outC)
   // the last tap reads (kh-1)·Wp + kw-1 rows past the grid, and rows past Cin read into the next pixel
   // row strides off 2 KB multiples (skewed)

@@ -16,11 +16,11 @@
 import type * as tf from "@tensorflow/tfjs"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
 import { columnBlock, offsetOf4, skewed, tapTable } from "./conv2d-gemm.ts"
-import { blockSimdFor, type BlockSimd } from "./block-simd.ts"
+import { blockSimdFor } from "./block-simd.ts"
 import type { Gemm } from "./gemm-backend.ts"
 import { type GemmCall, piecesPerUnit, splitCall } from "./gemm-pool.ts"
-import { GEMM_ROWS } from "./gemm-simd.ts"
-import { backendMemory } from "./wasm-assembler.ts"
+import { GEMM_ROWS, wholeRowBlocks } from "./gemm-simd.ts"
+import { backendSimd } from "./wasm-assembler.ts"
 import { copyRun, free, heapF32, type Info, offsetOf, releaseView, run, transpose, view, zeros } from "./wasm-kernel-utils.ts"
 
 /** One tap and the rectangle of output pixels it connects to the input. */
@@ -178,7 +178,7 @@ const stackTaps = (info: tf.backend_util.Conv2DInfo, taps: ReadonlyArray<Tap>) =
     const runs = pixelRuns(info, t)
     const count = runs.in.length * (t.ow1 - t.ow0)
     const at = rows
-    rows += Math.ceil(count / GEMM_ROWS) * GEMM_ROWS
+    rows += wholeRowBlocks(count)
     return { tap: t, runs, count, at }
   })
   return { stacked, rows }
@@ -209,7 +209,7 @@ const walkByGemm = (
   const skew = ldc !== toC
   const blocks = skew ? backend.makeOutput([stacked.length, fromC, ldc], "float32") : undefined
   const table = tapTable(backend, [[0, 0]])
-  const simd = blocksOf(backend)
+  const simd = backendSimd(backend.wasm, blockSimdFor)
   const mem = heapF32(backend)
   const [a0, c0, f0, t0, w0] = [a, c, from, to, weights].map((i) => offsetOf(backend, i)) as [number, number, number, number, number]
   const b0 = blocks === undefined ? -1 : offsetOf(backend, blocks)
@@ -224,7 +224,7 @@ const walkByGemm = (
     const call: GemmCall = {
       lane: 0, width: columnBlock(toC).width,
       a: (a0 + at * lda) * 4, b: b * 4, c: (c0 + at * ldc) * 4,
-      m: Math.ceil(count / GEMM_ROWS) * GEMM_ROWS, n: toC, k: fromC,
+      m: wholeRowBlocks(count), n: toC, k: fromC,
       lda: lda * 4, ldb: (skew ? ldc : toC) * 4, ldc: ldc * 4, aStep: 4,
       taps: offsetOf4(backend, table) * 4, nTaps: 1, chunk: rows, add: 0
     }
@@ -257,18 +257,13 @@ export const forwardByTaps = (
   return y
 }
 
-const blocksOf = (backend: BackendWasm): BlockSimd | null => {
-  const memory = backendMemory(backend.wasm)
-  return memory === undefined ? null : blockSimdFor(memory)
-}
-
 /**
  * The filter as HWOI. With the fused product's SIMD at hand, only the taps the map uses are
  * transposed (fc6 on a 3x3 map: 25 of 49), by block-simd.ts; the others are left unwritten.
  */
 const swappedTaps = (backend: BackendWasm, filter: Info, info: tf.backend_util.Conv2DInfo, simd: Gemm | null): Info => {
   const { inChannels: inC, outChannels: outC, filterWidth: kw } = info
-  const blocks = simd !== null && inC % 4 === 0 && outC % 4 === 0 ? blocksOf(backend) : null
+  const blocks = simd !== null && inC % 4 === 0 && outC % 4 === 0 ? backendSimd(backend.wasm, blockSimdFor) : null
   if (blocks === null) return transpose(backend, filter, [0, 1, 3, 2])
   const swapped = backend.makeOutput([info.filterHeight, kw, outC, inC], "float32")
   const [f0, s0] = [offsetOf(backend, filter), offsetOf(backend, swapped)]

@@ -31,6 +31,9 @@ const { localGet: get, localSet: set, localTee: tee, i32Const } = op
 /** Rows per block: 4 rows x 2 vectors = 8 accumulators, which with 2 B vectors and the splat fit x64's 16 registers. */
 export const GEMM_ROWS = 4
 
+/** `rows` rounded up to whole row blocks (the product's M). */
+export const wholeRowBlocks = (rows: number): number => Math.ceil(rows / GEMM_ROWS) * GEMM_ROWS
+
 const gemm = (vectors: 1 | 2): WasmFunction => {
   const MR = GEMM_ROWS
   const [A, B, C, M, N, K, LDA, LDB, LDC, ASTEP, TAPS, NTAPS, CHUNK, ADD] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]

@@ -5,9 +5,8 @@
  * maximum of the window in row-major order — the position the cpu backend picks on ties.
  */
 import * as tf from "@tensorflow/tfjs"
-import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
 import { maxPoolGradSimdFor } from "./max-pool-grad-simd.ts"
-import { backendMemory } from "./wasm-assembler.ts"
+import { backendSimd } from "./wasm-assembler.ts"
 import { asWasm, heapF32, type Info, offsetOf, zeros } from "./wasm-kernel-utils.ts"
 
 /** 2x2 windows at stride 2 that tile the input exactly, channels in fours: max-pool-grad-simd.ts. */
@@ -15,8 +14,6 @@ const tiles2x2 = (info: ReturnType<typeof tf.backend_util.computePool2DInfo>): b
   info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
   info.padInfo.top === 0 && info.padInfo.left === 0 &&
   info.inHeight === 2 * info.outHeight && info.inWidth === 2 * info.outWidth && info.inChannels % 4 === 0
-
-const memoryOf = (backend: BackendWasm) => backendMemory(backend.wasm)
 
 export const maxPoolGradKernel =
   (stock: tf.KernelFunc | undefined): tf.KernelFunc =>
@@ -38,8 +35,7 @@ export const maxPoolGradKernel =
     )
     const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info
     const { strideHeight, strideWidth, filterHeight, filterWidth } = info
-    const simd = tiles2x2(info) ? memoryOf(backend) : undefined
-    const grad = simd === undefined ? null : maxPoolGradSimdFor(simd)
+    const grad = tiles2x2(info) ? backendSimd(backend.wasm, maxPoolGradSimdFor) : null
     if (grad !== null) {
       const dx = backend.makeOutput(input.shape, "float32")
       grad(offsetOf(backend, input) * 4, offsetOf(backend, dy) * 4, offsetOf(backend, dx) * 4, batchSize * outHeight, outWidth, c * 4)

@@ -156,6 +156,15 @@ export const instantiateOn = <T>(
   return found
 }
 
+/**
+ * A SIMD module of this project bound to a wasm backend's memory (`forMemory`: adamSimdFor,
+ * gemmSimdFor, ...), or null where the backend exposes no memory or the engine cannot compile it.
+ */
+export const backendSimd = <T>(wasm: unknown, forMemory: (memory: WasmMemory) => T | null): T | null => {
+  const memory = backendMemory(wasm)
+  return memory === undefined ? null : forMemory(memory)
+}
+
 /** The memory a wasm backend's module computes in (exported by the plain build, a Module field in the threaded one). */
 export const backendMemory = (wasm: unknown): WasmMemory | undefined => {
   const w = wasm as { readonly wasmMemory?: WasmMemory; readonly asm?: { readonly memory?: WasmMemory } }
