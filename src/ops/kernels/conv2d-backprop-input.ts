@@ -101,6 +101,10 @@ const phaseFilter = (backend: BackendWasm, filter: Info, h: AxisPlan, w: AxisPla
   return out
 }
 
+/** A 1x1, stride-1, unpadded geometry whose input channels fill whole row blocks: conv2d-gemm.ts's pointwiseInputGrad. */
+export const suitsPointwiseInputGrad = (info: tf.backend_util.Conv2DInfo): boolean =>
+  unpadded1x1(info) && info.strideHeight === 1 && info.strideWidth === 1 && info.inChannels % GEMM_ROWS === 0
+
 /** The input gradient [N, H, W, inC] of an NHWC conv2d with this geometry (dilation 1). */
 export const backpropInput = (
   backend: BackendWasm,
@@ -108,9 +112,8 @@ export const backpropInput = (
   filter: Info,
   info: tf.backend_util.Conv2DInfo
 ): Info => {
-  const pointwise = unpadded1x1(info) && info.strideHeight === 1 && info.strideWidth === 1
   const gemm = gemmOf(backend)
-  if (pointwise && gemm !== null && info.inChannels % GEMM_ROWS === 0) return pointwiseInputGrad(backend, gemm, dy, filter, info)
+  if (gemm !== null && suitsPointwiseInputGrad(info)) return pointwiseInputGrad(backend, gemm, dy, filter, info)
   const simd = suitsTapsGemm(info) ? gemm : null
   if (simd !== null || suitsTaps(info)) return backpropInputByTaps(backend, dy, filter, info, simd)
   const { batchSize: n, inHeight: height, inWidth: width, inChannels: inC, outHeight, outWidth } = info

@@ -10,7 +10,7 @@ import { backendSimd } from "./wasm-assembler.ts"
 import { asWasm, heapF32, type Info, offsetOf, zeros } from "./wasm-kernel-utils.ts"
 
 /** 2x2 windows at stride 2 that tile the input exactly, channels in fours: max-pool-grad-simd.ts. */
-const tiles2x2 = (info: ReturnType<typeof tf.backend_util.computePool2DInfo>): boolean =>
+export const tiles2x2 = (info: ReturnType<typeof tf.backend_util.computePool2DInfo>): boolean =>
   info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
   info.padInfo.top === 0 && info.padInfo.left === 0 &&
   info.inHeight === 2 * info.outHeight && info.inWidth === 2 * info.outWidth && info.inChannels % 4 === 0

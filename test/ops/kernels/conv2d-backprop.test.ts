@@ -5,7 +5,7 @@ import {
   byShiftedProducts,
   MIN_ROWS_FOR_PRODUCTS
 } from "../../../src/ops/kernels/conv2d-backprop-filter.ts"
-import { planAxis } from "../../../src/ops/kernels/conv2d-backprop-input.ts"
+import { planAxis, suitsPointwiseInputGrad } from "../../../src/ops/kernels/conv2d-backprop-input.ts"
 import { asWasm } from "../../../src/ops/kernels/wasm-kernel-utils.ts"
 import { relativeError } from "../../../src/ops/kernels/relative-error.ts"
 import { onBoth, setUpBackends, tensor } from "./compare.ts"
@@ -59,6 +59,16 @@ describe("conv2d gradients on wasm match cpu", () => {
   ])("%s", async (_, x, w, stride, pad) => {
     const { cpu, wasm } = await onBoth(convGrads(x, w, stride, pad))
     expectClose(cpu, wasm)
+  })
+
+  it("computes a 1x1 input gradient transposed only where it can: unpadded, stride 1, input channels in fours", () => {
+    const geometry = (x: number[], w: number[], stride: number, pad: Pad) =>
+      tf.backend_util.computeConv2DInfo(x as [number, number, number, number], w as [number, number, number, number], stride, 1, pad as "same", undefined, false, "channelsLast")
+    expect(suitsPointwiseInputGrad(geometry([2, 3, 5, 8], [1, 1, 8, 12], 1, "same"))).toBe(true)
+    expect(suitsPointwiseInputGrad(geometry([2, 4, 4, 1024], [1, 1, 1024, 1024], 1, "same"))).toBe(true) // fc7
+    expect(suitsPointwiseInputGrad(geometry([2, 9, 11, 6], [1, 1, 6, 5], 1, "same"))).toBe(false)
+    expect(suitsPointwiseInputGrad(geometry([1, 3, 4, 8], [1, 1, 8, 4], 1, [[0, 0], [1, 0], [0, 2], [0, 0]]))).toBe(false)
+    expect(suitsPointwiseInputGrad(geometry([2, 9, 11, 4], [1, 1, 4, 5], 2, "same"))).toBe(false)
   })
 
   it("pad-100 style input: tf.pad by 100, then 3x3 valid", async () => {

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
+import { tiles2x2 } from "../../../src/ops/kernels/max-pool-grad.ts"
 import { maxPoolGradSimdFor } from "../../../src/ops/kernels/max-pool-grad-simd.ts"
 import { backendMemory } from "../../../src/ops/kernels/wasm-assembler.ts"
 import { asWasm } from "../../../src/ops/kernels/wasm-kernel-utils.ts"
@@ -41,9 +42,14 @@ describe("MaxPoolGrad on wasm matches cpu", () => {
 })
 
 describe("MaxPoolGrad's SIMD path (2x2, stride 2, channels in fours) keeps the scalar rule lane by lane", () => {
-  it("compiles on this engine", async () => {
+  it("compiles on this engine, and takes the FCN's pools (an even map, 2x2 at stride 2)", async () => {
     await tf.setBackend("wasm")
     expect(maxPoolGradSimdFor(backendMemory(asWasm(tf.backend()).wasm)!)).not.toBeNull()
+    const pool = (shape: [number, number, number, number], pad: "same" | "valid") => tf.backend_util.computePool2DInfo(shape, 2, 2, 1, pad)
+    expect(tiles2x2(pool([4, 128, 128, 16], "valid"))).toBe(true)
+    expect(tiles2x2(pool([3, 6, 4, 4], "same"))).toBe(true)
+    expect(tiles2x2(pool([2, 7, 9, 4], "valid"))).toBe(false) // odd: the scalar walk
+    expect(tiles2x2(pool([2, 8, 10, 3], "valid"))).toBe(false) // channels not in fours
   })
 
   it("first maximum wins, NaN never wins, a window of -Infinity routes nothing, -0 arrives as +0", async () => {
