@@ -30,6 +30,7 @@
 import { Worker } from "node:worker_threads"
 import { GEMM_ROWS, type GemmSimd } from "./gemm-simd.ts"
 import type { WasmMemory } from "./wasm-assembler.ts"
+import type { TransformName } from "./winograd-simd.ts"
 
 /** One product call (gemm-simd.ts's arguments, byte offsets and strides) and the lane it runs in. */
 export interface GemmCall {
@@ -53,11 +54,31 @@ export interface GemmCall {
   readonly add: 0 | 1
 }
 
+/**
+ * A call of one of the module's other functions (winograd-simd.ts's transforms), with its
+ * arguments (at most 14) and its work in multiply-adds or the like (what orders the lanes and
+ * decides whether waking the workers pays).
+ */
+export interface KernelCall {
+  readonly lane: number
+  readonly fn: TransformName
+  readonly args: ReadonlyArray<number>
+  readonly work: number
+}
+
+/** Any call a dispatch runs. */
+export type PoolCall = GemmCall | KernelCall
+
+/** The module's functions by command number (a command's first word). */
+const FUNCTIONS: ReadonlyArray<"gemm4" | "gemm8" | TransformName> = ["gemm4", "gemm8", "winogradInput", "winogradOutput", "winogradGradient"]
+
+const isKernel = (c: PoolCall): c is KernelCall => "fn" in c
+
 export interface GemmRunner {
   /** Threads a dispatch spreads over: the calling thread and the workers (1 where there are none). */
   readonly threads: number
   /** Runs `calls`, on every thread of the pool when there is one; returns when all are done. */
-  readonly run: (calls: ReadonlyArray<GemmCall>) => void
+  readonly run: (calls: ReadonlyArray<PoolCall>) => void
 }
 
 /**
@@ -105,7 +126,7 @@ export const piecesPerUnit = (units: number, threads: number): number => {
 }
 
 /** Multiply-adds of a call: what orders the lanes. */
-const work = (c: GemmCall): number => c.m * c.n * c.k * c.nTaps
+const work = (c: PoolCall): number => (isKernel(c) ? c.work : c.m * c.n * c.k * c.nTaps)
 
 /**
  * Below this many multiply-adds (about 0.1 ms on one core) waking the workers costs more than
@@ -118,8 +139,8 @@ export const MIN_POOL_WORK = 1 << 20
  * lane order): threads take them in this order, so the largest start first and the smallest
  * fill in at the end.
  */
-export const laneQueue = (calls: ReadonlyArray<GemmCall>): ReadonlyArray<ReadonlyArray<GemmCall>> => {
-  const lanes = new Map<number, { calls: GemmCall[]; work: number }>()
+export const laneQueue = <C extends PoolCall>(calls: ReadonlyArray<C>): ReadonlyArray<ReadonlyArray<C>> => {
+  const lanes = new Map<number, { calls: C[]; work: number }>()
   for (const c of calls) {
     const lane = lanes.get(c.lane) ?? { calls: [], work: 0 }
     lane.calls.push(c)
@@ -129,8 +150,16 @@ export const laneQueue = (calls: ReadonlyArray<GemmCall>): ReadonlyArray<Readonl
   return [...lanes.entries()].sort((x, y) => y[1].work - x[1].work || x[0] - y[0]).map(([, l]) => l.calls)
 }
 
-const invoke = (simd: GemmSimd, c: GemmCall): void =>
-  (c.width === 8 ? simd.gemm8 : simd.gemm4)(c.a, c.b, c.c, c.m, c.n, c.k, c.lda, c.ldb, c.ldc, c.aStep, c.taps, c.nTaps, c.chunk, c.add)
+/** A command's words after the function number: the call's arguments. */
+const argumentsOf = (c: PoolCall): ReadonlyArray<number> =>
+  isKernel(c) ? c.args : [c.a, c.b, c.c, c.m, c.n, c.k, c.lda, c.ldb, c.ldc, c.aStep, c.taps, c.nTaps, c.chunk, c.add]
+
+const functionOf = (c: PoolCall): (typeof FUNCTIONS)[number] => (isKernel(c) ? c.fn : c.width === 8 ? "gemm8" : "gemm4")
+
+const invoke = (simd: GemmSimd, c: PoolCall): void => {
+  const args = argumentsOf(c)
+  ;(simd[functionOf(c)] as (...a: number[]) => void)(...args)
+}
 
 /** Runs the calls in order on the calling thread (the single-threaded build, and the fallback). */
 export const sequentialRunner = (simd: GemmSimd): GemmRunner => ({
@@ -154,7 +183,7 @@ const LANE_BITS = 12
 /** Lanes per dispatch (a claim counts them in LANE_BITS bits). */
 const MAX_LANES = (1 << LANE_BITS) - 1
 const EPOCH_MASK = (1 << (32 - LANE_BITS)) - 1
-/** Int32 words per call in the command buffer: the function (0: gemm4, 1: gemm8) and its 14 arguments. */
+/** Int32 words per call in the command buffer: the function (an index into FUNCTIONS) and up to 14 arguments. */
 const WORDS = 16
 /** Calls per dispatch (a longer list is run as several, in order); 512 KB of commands. */
 const CAPACITY = 8192
@@ -174,7 +203,7 @@ const START_MS = 10_000
 const WORKER_SOURCE = `
 "use strict"
 const { workerData } = require("node:worker_threads")
-const { module, memory, control, commands, laneBounds } = workerData
+const { module, memory, control, commands, laneBounds, functions } = workerData
 const ctrl = new Int32Array(control)
 const cmd = new Int32Array(commands)
 const bounds = new Int32Array(laneBounds)
@@ -186,7 +215,7 @@ const fail = (e) => {
 let fns
 try {
   const { exports } = new WebAssembly.Instance(module, { env: { memory } })
-  fns = [exports.gemm4, exports.gemm8]
+  fns = functions.map((name) => exports[name])
   Atomics.add(ctrl, ${READY}, 1)
 } catch (e) {
   fail(e)
@@ -235,9 +264,9 @@ const failure = (ctrl: Int32Array): string => {
 }
 
 /** The calls cut, in order, into dispatches of at most CAPACITY calls and MAX_LANES lanes. */
-const segments = (calls: ReadonlyArray<GemmCall>): ReadonlyArray<ReadonlyArray<GemmCall>> => {
-  const out: GemmCall[][] = []
-  let current: GemmCall[] = []
+const segments = (calls: ReadonlyArray<PoolCall>): ReadonlyArray<ReadonlyArray<PoolCall>> => {
+  const out: PoolCall[][] = []
+  let current: PoolCall[] = []
   let lanes = new Set<number>()
   for (const c of calls) {
     if (current.length === CAPACITY || (!lanes.has(c.lane) && lanes.size === MAX_LANES)) {
@@ -278,7 +307,7 @@ export const createPool = (simd: GemmSimd, memory: WasmMemory, threads: number, 
     for (let index = 0; index < workers; index++) {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { module, memory, control: ctrl.buffer, commands: cmd.buffer, laneBounds: bounds.buffer }
+        workerData: { module, memory, control: ctrl.buffer, commands: cmd.buffer, laneBounds: bounds.buffer, functions: FUNCTIONS }
       })
       // The worker reports its failures through FAILED; an 'error' event without a listener would end the process.
       worker.on("error", () => {})
@@ -296,7 +325,7 @@ export const createPool = (simd: GemmSimd, memory: WasmMemory, threads: number, 
 
   let broken = false
   let epoch = 0
-  const dispatch = (calls: ReadonlyArray<GemmCall>): void => {
+  const dispatch = (calls: ReadonlyArray<PoolCall>): void => {
     const queue = laneQueue(calls)
     epoch = (epoch + 1) & EPOCH_MASK || 1 // 0 is the workers' "none seen yet"
     // Closed first: a worker still looking at the last dispatch's claim word can no longer take
@@ -306,7 +335,8 @@ export const createPool = (simd: GemmSimd, memory: WasmMemory, threads: number, 
     queue.forEach((lane, i) => {
       bounds[i] = at
       for (const c of lane) {
-        cmd.set([c.width === 8 ? 1 : 0, c.a, c.b, c.c, c.m, c.n, c.k, c.lda, c.ldb, c.ldc, c.aStep, c.taps, c.nTaps, c.chunk, c.add], at++ * WORDS)
+        cmd[at * WORDS] = FUNCTIONS.indexOf(functionOf(c))
+        cmd.set(argumentsOf(c), at++ * WORDS + 1)
       }
     })
     bounds[queue.length] = at

@@ -24,6 +24,7 @@
  * multiple of 4 and N of the column block, and every A row read must lie in the memory.
  */
 import { setFlagsFromString } from "node:v8"
+import { type TransformFn, winogradFunctions } from "./winograd-simd.ts"
 import { I32, instantiateOn, op, V128, type WasmFunction, type WasmMemory } from "./wasm-assembler.ts"
 
 const { localGet: get, localSet: set, localTee: tee, i32Const } = op
@@ -115,6 +116,10 @@ type GemmFn = (
 export interface GemmSimd {
   readonly gemm8: GemmFn
   readonly gemm4: GemmFn
+  // Winograd's tile transforms (winograd-simd.ts), in this module so that the pool's workers have them
+  readonly winogradInput: TransformFn
+  readonly winogradOutput: TransformFn
+  readonly winogradGradient: TransformFn
   /** The compiled module, which worker threads instantiate on the same shared memory (gemm-pool.ts). */
   readonly module: object
 }
@@ -127,5 +132,5 @@ const cache = new WeakMap<WasmMemory, GemmSimd | null>()
  */
 export const gemmSimdFor = (memory: WasmMemory): GemmSimd | null => {
   setFlagsFromString("--experimental-wasm-relaxed-simd")
-  return instantiateOn(cache, memory, () => [gemm(2), gemm(1)], (exports, module) => ({ ...(exports as Omit<GemmSimd, "module">), module }))
+  return instantiateOn(cache, memory, () => [gemm(2), gemm(1), ...winogradFunctions], (exports, module) => ({ ...(exports as Omit<GemmSimd, "module">), module }))
 }
