@@ -91,37 +91,97 @@ const transformCalls = (
   return calls
 }
 
-/** U = G g Gᵀ for every (ci, co) of an HWIO 3x3 filter: 16 matrices [Cin, ld] at `stride` floats apart. */
-const filterTransform = (mem: Float32Array, filter: number, inC: number, outC: number, u: number, ld: number, stride: number): void => {
-  const tap = inC * outC
-  for (let ci = 0; ci < inC; ci++) {
-    for (let co = 0; co < outC; co++) {
-      const g = filter + ci * outC + co
-      const row = u + ci * ld + co
-      for (let j = 0; j < 3; j++) {
-        // column j of G g: rows 0..3
-        const g0 = mem[g + j * tap]!
-        const g1 = mem[g + (3 + j) * tap]!
-        const g2 = mem[g + (6 + j) * tap]!
-        gg[j] = g0
-        gg[3 + j] = (g0 + g1 + g2) / 2
-        gg[6 + j] = (g0 - g1 + g2) / 2
-        gg[9 + j] = g2
-      }
-      for (let p = 0; p < 4; p++) {
-        const t0 = gg[3 * p]!
-        const t1 = gg[3 * p + 1]!
-        const t2 = gg[3 * p + 2]!
-        const at = row + 4 * p * stride
-        mem[at] = t0
-        mem[at + stride] = (t0 + t1 + t2) / 2
-        mem[at + 2 * stride] = (t0 - t1 + t2) / 2
-        mem[at + 3 * stride] = t2
-      }
-    }
+/**
+ * Calls of the filter transforms over Cin rows of 3x3 taps [3, 3, Cin, cols] (HWIO with `cols`
+ * floats per row) and 16 matrices [Cin, ld], the rows in `parts` lanes.
+ */
+const filterCalls = (
+  fn: "winogradFilter" | "winogradFilterGradient",
+  taps: number, inC: number, cols: number, matrices: number, ld: number, mstride: number, parts: number
+): KernelCall[] => {
+  const calls: KernelCall[] = []
+  for (let p = 0; p < parts; p++) {
+    const r0 = Math.floor((p * inC) / parts)
+    const r1 = Math.floor(((p + 1) * inC) / parts)
+    if (r1 === r0) continue
+    const args = [taps + r0 * cols * 4, matrices + r0 * ld * 4, 1, r1 - r0, cols * 4, 3 * inC * cols * 4, inC * cols * 4, cols * 4, ld * 4, mstride * 4]
+    calls.push({ lane: p, fn, args, work: (r1 - r0) * cols * 16 })
+  }
+  return calls
+}
+
+/** A [rows, from] matrix's rows copied into a new [rows, to] matrix (to > from; the columns past `from` are left as they are). */
+const widen = (backend: BackendWasm, src: Info, rows: number, from: number, to: number): Info => {
+  const out = backend.makeOutput([rows, to], "float32")
+  const mem = heapF32(backend)
+  const s0 = offsetOf(backend, src)
+  const d0 = offsetOf(backend, out)
+  for (let r = 0; r < rows; r++) copyRun(mem, d0 + r * to, s0 + r * from, from)
+  return out
+}
+
+/**
+ * The input side of both maps: the input zero-padded to the tiles' grid with whole vectors of
+ * channels, and the 16 matrices V[ξ] [rows, ld] it transforms into (rows past the last tile
+ * zero: the product's last row block reads them), with the calls that fill them.
+ */
+const inputMatrices = (backend: BackendWasm, x: Info, info: tf.backend_util.Conv2DInfo, tiling: Tiling, parts: number) => {
+  const { batchSize: n, inChannels: inC } = info
+  const { th, tw, tiles, rows, hp, wp } = tiling
+  const inV = vectors4(inC)
+  const ld = skewed(inV)
+  const stride = matrixStride(rows * ld)
+  const padded = paddedInput(backend, x, { ...info, outHeight: 2 * th, outWidth: 2 * tw }, n * hp * wp, inV)
+  const v = backend.makeOutput([16 * stride], "float32")
+  const mem = heapF32(backend)
+  const v0 = offsetOf(backend, v)
+  for (let xi = 0; xi < 16; xi++) mem.fill(0, v0 + xi * stride + tiles * ld, v0 + xi * stride + rows * ld)
+  const calls = transformCalls(
+    "winogradInput", tiling, n, parts,
+    { base: offsetOf(backend, padded) * 4, image: hp * wp * inV * 4, line: wp * inV * 4, pixel: inV * 4 },
+    { base: v0 * 4, ld: ld * 4, mstride: stride * 4 },
+    inV * 4
+  )
+  return { padded, v, inV, ld, stride, calls }
+}
+
+/**
+ * The output side: a tensor [N, Ho, Wo, C] as the tiles' pixel grid [N, 2·th, 2·tw, C rounded to
+ * vectors]: the tensor itself when it is one (even sizes, whole vectors), else a grid whose
+ * pixels past the tensor's are zero (`copyIn`) or dropped (`copyOut`).
+ */
+const pixelGrid = (backend: BackendWasm, tensor: Info, tiling: Tiling) => {
+  const [n, height, width, c] = tensor.shape as [number, number, number, number]
+  const cv = vectors4(c)
+  const gh = 2 * tiling.th
+  const gw = 2 * tiling.tw
+  const exact = height === gh && width === gw && cv === c
+  const grid = exact ? tensor : backend.makeOutput([n * gh * gw * cv], "float32")
+  // tensor row (b, y) and the grid's
+  const rowsOf = (f: (tensorRow: number, gridRow: number) => void): void => {
+    for (let b = 0; b < n; b++) for (let y = 0; y < height; y++) f((b * height + y) * width * c, (b * gh + y) * gw * cv)
+  }
+  const copy = (toGrid: boolean): void => {
+    if (exact) return
+    const mem = heapF32(backend)
+    const t0 = offsetOf(backend, tensor)
+    const g0 = offsetOf(backend, grid)
+    if (toGrid) mem.fill(0, g0, g0 + n * gh * gw * cv)
+    rowsOf((tr, gr) => {
+      const [dst, src] = toGrid ? [g0 + gr, t0 + tr] : [t0 + tr, g0 + gr]
+      if (cv === c) copyRun(mem, dst, src, width * c)
+      else for (let xx = 0; xx < width; xx++) copyRun(mem, toGrid ? dst + xx * cv : dst + xx * c, toGrid ? src + xx * c : src + xx * cv, c)
+    })
+  }
+  return {
+    grid,
+    cv,
+    pixels: { base: offsetOf(backend, grid) * 4, image: gh * gw * cv * 4, line: gw * cv * 4, pixel: cv * 4 },
+    copyIn: () => copy(true),
+    copyOut: () => copy(false),
+    release: () => free(backend, exact ? undefined : grid)
   }
 }
-const gg = new Float64Array(12)
 
 /** The forward convolution [N, Ho, Wo, Cout] of an NHWC input with a 3x3 stride-1 geometry (isWinogradGeometry). */
 export const forwardByWinograd = (
@@ -133,73 +193,111 @@ export const forwardByWinograd = (
 ): Info => {
   const { batchSize: n, inChannels: inC, outChannels: outC, outHeight, outWidth } = info
   const tiling = tilingOf(info)
-  const { th, tw, rows, hp, wp } = tiling
-  const inV = vectors4(inC)
   const outV = vectors4(outC)
   const cols = columnBlock(outC)
-  const ldv = skewed(inV)
   const ldm = skewed(cols.padded)
-  const vStride = matrixStride(rows * ldv)
-  const mStride = matrixStride(rows * ldm)
+  const mStride = matrixStride(tiling.rows * ldm)
   const uStride = inC * cols.padded
+  const parts = piecesPerUnit(n, gemm.threads)
 
-  const padded = paddedInput(backend, x, { ...info, outHeight: 2 * th, outWidth: 2 * tw }, n * hp * wp, inV)
-  const v = backend.makeOutput([16 * vStride], "float32")
+  const input = inputMatrices(backend, x, info, tiling, parts)
+  // the filter transform reads whole vectors of output channels
+  const taps = outV === outC ? filter : widen(backend, filter, 9 * inC, outC, outV)
   const u = backend.makeOutput([16 * uStride], "float32")
   const m = backend.makeOutput([16 * mStride], "float32")
   const table = tapTable(backend, [[0, 0]])
   const out = backend.makeOutput([n, outHeight, outWidth, outC], "float32")
-  // the output transform writes whole tiles of whole vectors: into the output itself when it has them
-  const exact = outHeight === 2 * th && outWidth === 2 * tw && outV === outC
-  const grid = exact ? out : backend.makeOutput([n * 2 * th * 2 * tw * outV], "float32")
+  const output = pixelGrid(backend, out, tiling)
+  const [v0, u0, m0] = [input.v, u, m].map((i) => offsetOf(backend, i)) as [number, number, number]
 
-  const mem = heapF32(backend)
-  const [p0, v0, u0, m0, g0] = [padded, v, u, m, grid].map((i) => offsetOf(backend, i)) as [number, number, number, number, number]
-  // rows past the last tile are read by the product's last row block: zeros, not stale NaNs
-  for (let xi = 0; xi < 16; xi++) mem.fill(0, v0 + xi * vStride + tiling.tiles * ldv, v0 + xi * vStride + rows * ldv)
-  if (cols.padded !== outC) mem.fill(0, u0, u0 + 16 * uStride)
-  filterTransform(mem, offsetOf(backend, filter), inC, outC, u0, cols.padded, uStride)
-
-  const parts = piecesPerUnit(n, gemm.threads)
-  gemm.run(transformCalls(
-    "winogradInput", tiling, n, parts,
-    { base: p0 * 4, image: hp * wp * inV * 4, line: wp * inV * 4, pixel: inV * 4 },
-    { base: v0 * 4, ld: ldv * 4, mstride: vStride * 4 },
-    inV * 4
-  ))
-
+  // U's columns past Cout only meet M's columns past Cout, which the output transform drops
+  gemm.run([
+    ...input.calls,
+    ...filterCalls("winogradFilter", offsetOf(backend, taps) * 4, inC, outV, u0 * 4, cols.padded, uStride, piecesPerUnit(1, gemm.threads))
+      .map((c) => ({ ...c, lane: c.lane + n * parts }))
+  ])
   const products: GemmCall[] = []
   const perMatrix = piecesPerUnit(16, gemm.threads)
   for (let xi = 0; xi < 16; xi++) {
     const product: GemmCall = {
       lane: 0, width: cols.width,
-      a: (v0 + xi * vStride) * 4, b: (u0 + xi * uStride) * 4, c: (m0 + xi * mStride) * 4,
-      m: rows, n: cols.padded, k: inC,
-      lda: ldv * 4, ldb: cols.padded * 4, ldc: ldm * 4, aStep: 4,
+      a: (v0 + xi * input.stride) * 4, b: (u0 + xi * uStride) * 4, c: (m0 + xi * mStride) * 4,
+      m: tiling.rows, n: cols.padded, k: inC,
+      lda: input.ld * 4, ldb: cols.padded * 4, ldc: ldm * 4, aStep: 4,
       taps: offsetOf4(backend, table) * 4, nTaps: 1, chunk: chunkRows(inC), add: 0
     }
     products.push(...splitCall(product, perMatrix, xi * perMatrix))
   }
   gemm.run(products)
+  gemm.run(transformCalls("winogradOutput", tiling, n, parts, output.pixels, { base: m0 * 4, ld: ldm * 4, mstride: mStride * 4 }, outV * 4))
+  output.copyOut()
+  output.release()
+  free(backend, input.padded, input.v, u, m, table, taps === filter ? undefined : taps)
+  return out
+}
 
-  gemm.run(transformCalls(
-    "winogradOutput", tiling, n, parts,
-    { base: g0 * 4, image: 4 * th * tw * outV * 4, line: 2 * tw * outV * 4, pixel: outV * 4 },
-    { base: m0 * 4, ld: ldm * 4, mstride: mStride * 4 },
-    outV * 4
-  ))
+/**
+ * The filter gradient [3, 3, Cin, Cout] of a 3x3 stride-1 convolution (isWinogradGeometry):
+ * dU[ξ] [Cin, Cout] = Σ_tiles V[ξ]ᵀ · Ŷ[ξ], the product's rows the input channels (V read
+ * transposed: a 4-byte row stride, the tile as k), its k the tiles in chunks that stay in
+ * cache, each adding to the sums of the chunks before in the same lane; then dg = Gᵀ dU G.
+ */
+export const filterGradByWinograd = (
+  backend: BackendWasm,
+  gemm: Gemm,
+  x: Info,
+  dy: Info,
+  info: tf.backend_util.Conv2DInfo
+): Info => {
+  const { batchSize: n, inChannels: inC, outChannels: outC } = info
+  const tiling = tilingOf(info)
+  const cols = columnBlock(outC)
+  const ldy = skewed(cols.padded)
+  const yStride = matrixStride(tiling.tiles * ldy)
+  const parts = piecesPerUnit(n, gemm.threads)
 
-  if (!exact) {
-    const o0 = offsetOf(backend, out)
-    for (let b = 0; b < n; b++) {
-      for (let y = 0; y < outHeight; y++) {
-        const src = g0 + (b * 2 * th + y) * 2 * tw * outV
-        const dst = o0 + (b * outHeight + y) * outWidth * outC
-        if (outV === outC) copyRun(mem, dst, src, outWidth * outC)
-        else for (let xx = 0; xx < outWidth; xx++) copyRun(mem, dst + xx * outC, src + xx * outV, outC)
+  const input = inputMatrices(backend, x, info, tiling, parts)
+  const gradient = pixelGrid(backend, dy, tiling)
+  gradient.copyIn()
+  const outV = gradient.cv
+  const y = backend.makeOutput([16 * yStride], "float32")
+  const duStride = matrixStride(input.inV * ldy)
+  const du = backend.makeOutput([16 * duStride], "float32")
+  const table = tapTable(backend, [[0, 0]])
+  const dw = backend.makeOutput([3, 3, inC, outC], "float32")
+  const taps = outV === outC ? dw : backend.makeOutput([9 * inC * outV], "float32")
+  const [v0, y0, du0] = [input.v, y, du].map((i) => offsetOf(backend, i)) as [number, number, number]
+
+  gemm.run([
+    ...input.calls,
+    ...transformCalls("winogradGradient", tiling, n, parts, gradient.pixels, { base: y0 * 4, ld: ldy * 4, mstride: yStride * 4 }, outV * 4)
+      .map((c) => ({ ...c, lane: c.lane + n * parts }))
+  ])
+  // Ŷ's columns past Cout (not written) only meet dU's, which the last transform never reads
+  const chunk = Math.max(64, Math.floor(65536 / (input.inV + cols.padded)))
+  const perMatrix = piecesPerUnit(16, gemm.threads)
+  const products: GemmCall[] = []
+  for (let k0 = 0; k0 < tiling.tiles; k0 += chunk) {
+    for (let xi = 0; xi < 16; xi++) {
+      const product: GemmCall = {
+        lane: 0, width: cols.width,
+        a: (v0 + xi * input.stride + k0 * input.ld) * 4, b: (y0 + xi * yStride + k0 * ldy) * 4, c: (du0 + xi * duStride) * 4,
+        m: input.inV, n: cols.padded, k: Math.min(chunk, tiling.tiles - k0),
+        lda: 4, ldb: ldy * 4, ldc: ldy * 4, aStep: input.ld * 4,
+        taps: offsetOf4(backend, table) * 4, nTaps: 1, chunk: input.inV, add: k0 === 0 ? 0 : 1
       }
+      products.push(...splitCall(product, perMatrix, xi * perMatrix))
     }
   }
-  free(backend, padded, v, u, m, table, grid === out ? undefined : grid)
-  return out
+  gemm.run(products)
+  gemm.run(filterCalls("winogradFilterGradient", offsetOf(backend, taps) * 4, inC, outV, du0 * 4, ldy, duStride, piecesPerUnit(1, gemm.threads)))
+  if (taps !== dw) {
+    const mem = heapF32(backend)
+    const t0 = offsetOf(backend, taps)
+    const w0 = offsetOf(backend, dw)
+    for (let r = 0; r < 9 * inC; r++) copyRun(mem, w0 + r * outC, t0 + r * outV, outC)
+  }
+  gradient.release()
+  free(backend, input.padded, input.v, y, du, table, taps === dw ? undefined : taps)
+  return dw
 }

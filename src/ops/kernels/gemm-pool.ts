@@ -70,7 +70,9 @@ export interface KernelCall {
 export type PoolCall = GemmCall | KernelCall
 
 /** The module's functions by command number (a command's first word). */
-const FUNCTIONS: ReadonlyArray<"gemm4" | "gemm8" | TransformName> = ["gemm4", "gemm8", "winogradInput", "winogradOutput", "winogradGradient"]
+const FUNCTIONS: ReadonlyArray<"gemm4" | "gemm8" | TransformName> = [
+  "gemm4", "gemm8", "winogradInput", "winogradOutput", "winogradGradient", "winogradFilter", "winogradFilterGradient"
+]
 
 const isKernel = (c: PoolCall): c is KernelCall => "fn" in c
 

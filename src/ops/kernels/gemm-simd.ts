@@ -120,6 +120,8 @@ export interface GemmSimd {
   readonly winogradInput: TransformFn
   readonly winogradOutput: TransformFn
   readonly winogradGradient: TransformFn
+  readonly winogradFilter: TransformFn
+  readonly winogradFilterGradient: TransformFn
   /** The compiled module, which worker threads instantiate on the same shared memory (gemm-pool.ts). */
   readonly module: object
 }

@@ -141,8 +141,46 @@ const gradientTransform: WasmFunction = (() => {
   ])
 })()
 
+const half = (e: Expr): Expr => [...e, ...get(v(HALF)), ...op.f32x4Mul]
+const HALF = 31
+const setHalf = [...op.f32Const(0.5), ...op.f32x4Splat, ...set(v(HALF))]
+
+/**
+ * U = G g Gᵀ: a 3x3 filter (the "pixels": taps (i, j) at i·line + j·pixel, one tile per row of
+ * input channels, output channels as lanes) to its 16 matrix rows.
+ */
+const filterTransform: WasmFunction = (() => {
+  const g = (i: number, j: number) => 3 * i + j // locals 0-8
+  const t = (p: number, j: number) => 9 + 3 * p + j // G g, 4x3: locals 9-20
+  const gColumn = (p: number, j: number): Expr =>
+    [L(g(0, j)), half(add(add(L(g(0, j)), L(g(1, j))), L(g(2, j)))), half(add(sub(L(g(0, j)), L(g(1, j))), L(g(2, j)))), L(g(2, j))][p]!
+  const uRow = (p: number, q: number): Expr =>
+    [L(t(p, 0)), half(add(add(L(t(p, 0)), L(t(p, 1))), L(t(p, 2)))), half(add(sub(L(t(p, 0)), L(t(p, 1))), L(t(p, 2)))), L(t(p, 2))][q]!
+  return tileLoops("winogradFilter", [
+    ...setHalf,
+    ...[0, 1, 2].flatMap((i) => [0, 1, 2].flatMap((j) => load(pixelAddress(i, j), g(i, j)))),
+    ...range4.flatMap((p) => [0, 1, 2].flatMap((j) => [...gColumn(p, j), ...set(v(t(p, j)))])),
+    ...range4.flatMap((p) => range4.flatMap((q) => store(matrixAddress(4 * p + q), uRow(p, q))))
+  ])
+})()
+
+/** dg = Gᵀ dU G: the filter gradient's 16 summed matrix rows to its 3x3 taps (stored like the filter's). */
+const filterGradientTransform: WasmFunction = (() => {
+  const d = (p: number, q: number) => 4 * p + q // locals 0-15
+  const s = (p: number, j: number) => 16 + 3 * p + j // dU G, 4x3: locals 16-27
+  // (Gᵀ x)[j] for a column x of 4
+  const byG = (x: (k: number) => Expr, j: number): Expr =>
+    [add(x(0), half(add(x(1), x(2)))), half(sub(x(1), x(2))), add(half(add(x(1), x(2))), x(3))][j]!
+  return tileLoops("winogradFilterGradient", [
+    ...setHalf,
+    ...range4.flatMap((p) => range4.flatMap((q) => load(matrixAddress(4 * p + q), d(p, q)))),
+    ...range4.flatMap((p) => [0, 1, 2].flatMap((j) => [...byG((q) => L(d(p, q)), j), ...set(v(s(p, j)))])),
+    ...[0, 1, 2].flatMap((i) => [0, 1, 2].flatMap((j) => store(pixelAddress(i, j), byG((p) => L(s(p, j)), i))))
+  ])
+})()
+
 /** The transforms, in the order the pool's commands number them after the product's functions. */
-export const winogradFunctions: ReadonlyArray<WasmFunction> = [inputTransform, outputTransform, gradientTransform]
+export const winogradFunctions: ReadonlyArray<WasmFunction> = [inputTransform, outputTransform, gradientTransform, filterTransform, filterGradientTransform]
 
 /** A transform's signature (see the module comment). */
 export type TransformFn = (
@@ -150,4 +188,4 @@ export type TransformFn = (
   chanBytes: number, ld: number, mstride: number
 ) => void
 
-export type TransformName = "winogradInput" | "winogradOutput" | "winogradGradient"
+export type TransformName = "winogradInput" | "winogradOutput" | "winogradGradient" | "winogradFilter" | "winogradFilterGradient"
