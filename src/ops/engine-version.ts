@@ -13,5 +13,7 @@
  *    executors branch: the demo's numbers changed (README: final DSC 57.16, was 55.63).
  * 3: the convolutions on rstn's fused multiply-add product (gemm-simd.ts; issue 10), fc6 and fc7
  *    included: one rounding per multiply-add instead of XNNPACK's two.
+ * 4: 3x3 stride-1 convolutions with 16 channels or more, their input and filter gradients, by
+ *    Winograd's F(2x2, 3x3) (conv2d-winograd.ts; issue 10): the transforms round differently.
  */
-export const ENGINE_VERSION = 3
+export const ENGINE_VERSION = 4

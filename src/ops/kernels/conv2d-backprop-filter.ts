@@ -13,6 +13,9 @@
  * dW[i, j] = view(xT, i*Wp + j) [Cin, L] x dyP [L, Cout]. The row after the last channel is zero
  * (an extra padded channel) so the last window never reads past the tensor.
  *
+ * 3x3 stride-1 geometries with enough channels take Winograd's transposed map instead
+ * (conv2d-winograd.ts), and others on the fused multiply-add product (conv2d-gemm.ts).
+ *
  * Other strides (conv2dTranspose's upsampling filters), and small maps where kh*kw separate
  * products cost more in per-call overhead than they compute (fc6: 7x7 taps over a 5x5 map): a
  * forward convolution in which the input channels play the batch, the batch plays the channels,
@@ -37,6 +40,7 @@ import {
 import { filterGradByGemm, paddedGrid, suitsGemm } from "./conv2d-gemm.ts"
 import { gemmOf } from "./gemm-backend.ts"
 import { filterGradByTaps, suitsTapsGemm } from "./conv2d-small-map.ts"
+import { filterGradByWinograd, suitsWinograd } from "./conv2d-winograd.ts"
 
 const pad4 = (backend: BackendWasm, x: Info, paddings: ReadonlyArray<readonly [number, number]>): Info =>
   run(backend, "PadV2", { x }, { paddings: paddings.map((p) => [...p]), constantValue: 0 })
@@ -107,6 +111,8 @@ export const MIN_ROWS_FOR_PRODUCTS = 2048
 export const backpropFilter = (backend: BackendWasm, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo): Info => {
   const taps = suitsTapsGemm(info) ? gemmOf(backend) : null
   if (taps !== null) return filterGradByTaps(backend, taps, x, dy, info)
+  const winograd = suitsWinograd(info) ? gemmOf(backend) : null
+  if (winograd !== null) return filterGradByWinograd(backend, winograd, x, dy, info)
   const simd = suitsGemm(info) ? gemmOf(backend) : null
   if (simd !== null) return filterGradByGemm(backend, simd, x, dy, info)
   const { hp, wp } = paddedGrid(info)

@@ -30,6 +30,22 @@ export const isWinogradGeometry = (info: tf.backend_util.Conv2DInfo): boolean =>
   info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 &&
   info.dilationHeight === 1 && info.dilationWidth === 1
 
+/**
+ * The geometries that take Winograd's path (conv2d.ts, conv2d-backprop-filter.ts, and the
+ * stride-1 input gradients, which are forward convolutions), measured per geometry against the
+ * direct product at batch 4 (CPU time, one thread, forward and filter gradient; README "Engine"):
+ * 1.7-3.5x faster from 32 channels on maps of 4x4 to 32x32, 1.2-1.7x at 16-32 channels on 64x64
+ * and 128x128 maps, slower with 3 channels on either side (3 → 16: 0.5-0.7x; 16 → 3: 0.8x),
+ * where the transforms move 16 values per tile for few multiplies. Maps under 3x3 keep the
+ * per-tap products (conv2d-small-map.ts), which skip the taps over padding.
+ */
+export const suitsWinograd = (info: tf.backend_util.Conv2DInfo): boolean =>
+  isWinogradGeometry(info) && info.outHeight >= 3 && info.outWidth >= 3 &&
+  info.inChannels >= MIN_WINOGRAD_CHANNELS && info.outChannels >= MIN_WINOGRAD_CHANNELS
+
+/** Channels on each side below which the direct product is faster (see suitsWinograd). */
+export const MIN_WINOGRAD_CHANNELS = 16
+
 /** Channels rounded up to whole vectors of 4. */
 const vectors4 = (c: number): number => Math.ceil(c / 4) * 4
 

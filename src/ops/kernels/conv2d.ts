@@ -1,12 +1,14 @@
 /**
  * `Conv2D` for the wasm backend. In training, the geometries where per-tap matrix products skip
- * most of the work (a large kernel on a small map: fc6; see conv2d-small-map.ts) go there; other
+ * most of the work (a large kernel on a small map: fc6; see conv2d-small-map.ts) go there; 3x3
+ * stride-1 ones with enough channels to Winograd's F(2x2, 3x3) (conv2d-winograd.ts); other
  * stride-1 convolutions to the fused multiply-add product (conv2d-gemm.ts) where the engine
  * compiles relaxed SIMD; the rest (strides, dilations, NCHW) to the stock XNNPACK kernel.
  */
 import * as tf from "@tensorflow/tfjs"
 import { forwardByGemm, suitsGemm } from "./conv2d-gemm.ts"
 import { forwardByTaps, suitsTaps, suitsTapsGemm } from "./conv2d-small-map.ts"
+import { forwardByWinograd, suitsWinograd } from "./conv2d-winograd.ts"
 import { gemmOf } from "./gemm-backend.ts"
 import { asWasm, type Info } from "./wasm-kernel-utils.ts"
 
@@ -31,6 +33,7 @@ export const conv2dKernel =
     const simd = gemmOf(backend)
     if (simd !== null && suitsTapsGemm(info)) return forwardByTaps(backend, x, filter, info, simd)
     if (training() && suitsTaps(info)) return forwardByTaps(backend, x, filter, info)
+    if (simd !== null && suitsWinograd(info)) return forwardByWinograd(backend, simd, x, filter, info)
     return simd === null || !suitsGemm(info) ? stock(args) : forwardByGemm(backend, simd, x, filter, info)
   }
 
