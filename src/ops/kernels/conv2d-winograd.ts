@@ -37,11 +37,21 @@ export const isWinogradGeometry = (info: tf.backend_util.Conv2DInfo): boolean =>
  * 1.7-3.5x faster from 32 channels on maps of 4x4 to 32x32, 1.2-1.7x at 16-32 channels on 64x64
  * and 128x128 maps, slower with 3 channels on either side (3 → 16: 0.5-0.7x; 16 → 3: 0.8x),
  * where the transforms move 16 values per tile for few multiplies. Maps under 3x3 keep the
- * per-tap products (conv2d-small-map.ts), which skip the taps over padding.
+ * per-tap products (conv2d-small-map.ts), which skip the taps over padding. The 16 matrices on
+ * each side take 4x the input's and the output's memory: past MAX_WINOGRAD_BYTES (a width-1
+ * network's inference on large slices) the direct product, which needs about 1x, stays.
  */
 export const suitsWinograd = (info: tf.backend_util.Conv2DInfo): boolean =>
   isWinogradGeometry(info) && info.outHeight >= 3 && info.outWidth >= 3 &&
-  info.inChannels >= MIN_WINOGRAD_CHANNELS && info.outChannels >= MIN_WINOGRAD_CHANNELS
+  info.inChannels >= MIN_WINOGRAD_CHANNELS && info.outChannels >= MIN_WINOGRAD_CHANNELS &&
+  matrixBytes(info) <= MAX_WINOGRAD_BYTES
+
+/** Bytes of the 16 matrices of both sides (V and M, or V and Ŷ). */
+const matrixBytes = (info: tf.backend_util.Conv2DInfo): number =>
+  16 * tilingOf(info).rows * (skewed(vectors4(info.inChannels)) + skewed(columnBlock(info.outChannels).padded)) * 4
+
+/** At most this much memory for the matrices (the wasm heap holds 2-4 GB, and the rest of the step). */
+export const MAX_WINOGRAD_BYTES = 256 * 2 ** 20
 
 /** Channels on each side below which the direct product is faster (see suitsWinograd). */
 export const MIN_WINOGRAD_CHANNELS = 16

@@ -28,7 +28,7 @@ const inputGradGeometry = (x: ReadonlyArray<number>, w: ReadonlyArray<number>, p
 }
 
 describe("which convolutions take Winograd's path", () => {
-  it("3x3, stride 1, no dilation, 16 channels or more on both sides, maps of 3x3 or more", () => {
+  it("3x3, stride 1, no dilation, 16 channels or more on both sides, maps of 3x3 or more, bounded memory", () => {
     const suits = (x: number[], w: number[], pad: Pad = "same", stride = 1, dilation = 1) => suitsWinograd(geometry(x, w, pad, stride, dilation))
     // the networks' layers from 16 channels, 'valid' padding, odd maps
     expect(suits([4, 128, 128, 16], [3, 3, 16, 16])).toBe(true)
@@ -44,6 +44,9 @@ describe("which convolutions take Winograd's path", () => {
     expect(suits([4, 32, 32, 64], [3, 3, 64, 64], "same", 2)).toBe(false)
     expect(suits([4, 32, 32, 64], [3, 3, 64, 64], "same", 1, 2)).toBe(false)
     expect(suits([4, 2, 2, 128], [3, 3, 128, 128])).toBe(false)
+    // a width-1 network's first block on a 512x512 slice: 2 GB of matrices, the direct product stays
+    expect(suits([1, 512, 512, 64], [3, 3, 64, 64])).toBe(false)
+    expect(suits([1, 256, 256, 64], [3, 3, 64, 64])).toBe(true)
   })
 
   it("takes the cases below on the forward, input-gradient and filter-gradient paths", () => {
