@@ -40,7 +40,7 @@ import {
 import { filterGradByGemm, paddedGrid, suitsGemm } from "./conv2d-gemm.ts"
 import { gemmOf } from "./gemm-backend.ts"
 import { filterGradByTaps, suitsTapsGemm } from "./conv2d-small-map.ts"
-import { filterGradByWinograd, suitsWinograd } from "./conv2d-winograd.ts"
+import { filterGradByWinograd, suitsWinogradFilterGrad } from "./conv2d-winograd.ts"
 
 const pad4 = (backend: BackendWasm, x: Info, paddings: ReadonlyArray<readonly [number, number]>): Info =>
   run(backend, "PadV2", { x }, { paddings: paddings.map((p) => [...p]), constantValue: 0 })
@@ -111,7 +111,7 @@ export const MIN_ROWS_FOR_PRODUCTS = 2048
 export const backpropFilter = (backend: BackendWasm, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo): Info => {
   const taps = suitsTapsGemm(info) ? gemmOf(backend) : null
   if (taps !== null) return filterGradByTaps(backend, taps, x, dy, info)
-  const winograd = suitsWinograd(info) ? gemmOf(backend) : null
+  const winograd = suitsWinogradFilterGrad(info) ? gemmOf(backend) : null
   if (winograd !== null) return filterGradByWinograd(backend, winograd, x, dy, info)
   const simd = suitsGemm(info) ? gemmOf(backend) : null
   if (simd !== null) return filterGradByGemm(backend, simd, x, dy, info)

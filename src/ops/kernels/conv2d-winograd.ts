@@ -31,20 +31,31 @@ export const isWinogradGeometry = (info: tf.backend_util.Conv2DInfo): boolean =>
   info.dilationHeight === 1 && info.dilationWidth === 1
 
 /**
- * The geometries that take Winograd's path (conv2d.ts, conv2d-backprop-filter.ts, and the
- * stride-1 input gradients, which are forward convolutions), measured per geometry against the
- * direct product at batch 4 (CPU time, one thread, forward and filter gradient; README "Engine"):
- * 1.7-3.5x faster from 32 channels on maps of 4x4 to 32x32, 1.2-1.7x at 16-32 channels on 64x64
- * and 128x128 maps, slower with 3 channels on either side (3 → 16: 0.5-0.7x; 16 → 3: 0.8x),
- * where the transforms move 16 values per tile for few multiplies. Maps under 3x3 keep the
- * per-tap products (conv2d-small-map.ts), which skip the taps over padding. The 16 matrices on
- * each side take 4x the input's and the output's memory: past MAX_WINOGRAD_BYTES (a width-1
- * network's inference on large slices) the direct product, which needs about 1x, stays.
+ * The geometries whose filter gradient takes Winograd's path (conv2d-backprop-filter.ts),
+ * measured per geometry against the direct product at batch 4 (CPU time, one thread; README
+ * "Engine"): 2-3.5x faster from 32 channels on maps of 3x3 to 32x32, 1.1-1.5x at 16-32 channels
+ * on 64x64 and 128x128 maps, slower with 3 or 8 channels on either side (3 → 16: 0.5-0.6x;
+ * 16 → 3 or 8: 0.8x), where the transforms move 16 values per tile for few multiplies. Maps under
+ * 3x3 keep the per-tap products (conv2d-small-map.ts), which skip the taps over padding. The 16
+ * matrices on each side take 4x the input's and the output's memory: past MAX_WINOGRAD_BYTES (a
+ * width-1 network's inference on large slices) the direct product, which needs about 1x, stays.
  */
-export const suitsWinograd = (info: tf.backend_util.Conv2DInfo): boolean =>
+export const suitsWinogradFilterGrad = (info: tf.backend_util.Conv2DInfo): boolean =>
   isWinogradGeometry(info) && info.outHeight >= 3 && info.outWidth >= 3 &&
   info.inChannels >= MIN_WINOGRAD_CHANNELS && info.outChannels >= MIN_WINOGRAD_CHANNELS &&
   matrixBytes(info) <= MAX_WINOGRAD_BYTES
+
+/**
+ * The forward convolutions that take Winograd's path (conv2d.ts, and so the stride-1 input
+ * gradients, which are forward convolutions): as the filter gradient's, but 16 → 16 stays on the
+ * direct product: at 128x128 it measured 0.83-1.17x (median 0.95) under load, as its products
+ * with k = 16 and its transforms are bound by memory, while the filter gradient's gains 1.1-1.3x.
+ */
+export const suitsWinograd = (info: tf.backend_util.Conv2DInfo): boolean =>
+  suitsWinogradFilterGrad(info) && info.inChannels + info.outChannels > 2 * MIN_WINOGRAD_CHANNELS
+
+/** Channels on each side below which the direct product is faster (see suitsWinogradFilterGrad). */
+export const MIN_WINOGRAD_CHANNELS = 16
 
 /** Bytes of the 16 matrices of both sides (V and M, or V and Ŷ). */
 const matrixBytes = (info: tf.backend_util.Conv2DInfo): number =>
@@ -52,9 +63,6 @@ const matrixBytes = (info: tf.backend_util.Conv2DInfo): number =>
 
 /** At most this much memory for the matrices (the wasm heap holds 2-4 GB, and the rest of the step). */
 export const MAX_WINOGRAD_BYTES = 256 * 2 ** 20
-
-/** Channels on each side below which the direct product is faster (see suitsWinograd). */
-export const MIN_WINOGRAD_CHANNELS = 16
 
 /** Channels rounded up to whole vectors of 4. */
 const vectors4 = (c: number): number => Math.ceil(c / 4) * 4

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs"
 import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { beforeAll, describe, expect, it } from "vitest"
-import { filterGradByWinograd, forwardByWinograd, suitsWinograd } from "../../../src/ops/kernels/conv2d-winograd.ts"
+import { filterGradByWinograd, forwardByWinograd, suitsWinograd, suitsWinogradFilterGrad } from "../../../src/ops/kernels/conv2d-winograd.ts"
 import { gemmOf } from "../../../src/ops/kernels/gemm-backend.ts"
 import { relativeError } from "../../../src/ops/kernels/relative-error.ts"
 import { asWasm, type Info } from "../../../src/ops/kernels/wasm-kernel-utils.ts"
@@ -29,29 +29,36 @@ const inputGradGeometry = (x: ReadonlyArray<number>, w: ReadonlyArray<number>, p
 
 describe("which convolutions take Winograd's path", () => {
   it("3x3, stride 1, no dilation, 16 channels or more on both sides, maps of 3x3 or more, bounded memory", () => {
-    const suits = (x: number[], w: number[], pad: Pad = "same", stride = 1, dilation = 1) => suitsWinograd(geometry(x, w, pad, stride, dilation))
-    // the networks' layers from 16 channels, 'valid' padding, odd maps
-    expect(suits([4, 128, 128, 16], [3, 3, 16, 16])).toBe(true)
-    expect(suits([4, 32, 32, 64], [3, 3, 64, 64])).toBe(true)
-    expect(suits([4, 3, 3, 128], [3, 3, 128, 128])).toBe(true)
-    expect(suits([1, 7, 5, 20], [3, 3, 20, 18], "valid")).toBe(true)
-    // 3 channels on either side (the first layer, the last input gradient): the direct product
-    expect(suits([4, 128, 128, 3], [3, 3, 3, 16])).toBe(false)
-    expect(suits([4, 128, 128, 16], [3, 3, 16, 3])).toBe(false)
+    const both = (x: number[], w: number[], pad: Pad = "same", stride = 1, dilation = 1) => {
+      const info = geometry(x, w, pad, stride, dilation)
+      return [suitsWinograd(info), suitsWinogradFilterGrad(info)]
+    }
+    // the networks' layers, 'valid' padding, odd maps
+    expect(both([4, 32, 32, 64], [3, 3, 64, 64])).toEqual([true, true])
+    expect(both([4, 64, 64, 16], [3, 3, 16, 32])).toEqual([true, true])
+    expect(both([4, 3, 3, 128], [3, 3, 128, 128])).toEqual([true, true])
+    expect(both([1, 7, 5, 20], [3, 3, 20, 18], "valid")).toEqual([true, true])
+    // 16 -> 16: only the filter gradient gains
+    expect(both([4, 128, 128, 16], [3, 3, 16, 16])).toEqual([false, true])
+    // 3 or 8 channels on either side (the first layer, its input gradient): the direct product
+    expect(both([4, 128, 128, 3], [3, 3, 3, 16])).toEqual([false, false])
+    expect(both([4, 128, 128, 16], [3, 3, 16, 3])).toEqual([false, false])
+    expect(both([4, 128, 128, 8], [3, 3, 8, 16])).toEqual([false, false])
     // other kernels, strides, dilations, and maps under 3x3
-    expect(suits([4, 32, 32, 64], [5, 5, 64, 64])).toBe(false)
-    expect(suits([4, 32, 32, 64], [1, 1, 64, 64])).toBe(false)
-    expect(suits([4, 32, 32, 64], [3, 3, 64, 64], "same", 2)).toBe(false)
-    expect(suits([4, 32, 32, 64], [3, 3, 64, 64], "same", 1, 2)).toBe(false)
-    expect(suits([4, 2, 2, 128], [3, 3, 128, 128])).toBe(false)
+    expect(both([4, 32, 32, 64], [5, 5, 64, 64])).toEqual([false, false])
+    expect(both([4, 32, 32, 64], [1, 1, 64, 64])).toEqual([false, false])
+    expect(both([4, 32, 32, 64], [3, 3, 64, 64], "same", 2)).toEqual([false, false])
+    expect(both([4, 32, 32, 64], [3, 3, 64, 64], "same", 1, 2)).toEqual([false, false])
+    expect(both([4, 2, 2, 128], [3, 3, 128, 128])).toEqual([false, false])
     // a width-1 network's first block on a 512x512 slice: 2 GB of matrices, the direct product stays
-    expect(suits([1, 512, 512, 64], [3, 3, 64, 64])).toBe(false)
-    expect(suits([1, 256, 256, 64], [3, 3, 64, 64])).toBe(true)
+    expect(both([1, 512, 512, 64], [3, 3, 64, 64])).toEqual([false, false])
+    expect(both([1, 256, 256, 64], [3, 3, 64, 64])).toEqual([true, true])
   })
 
   it("takes the cases below on the forward, input-gradient and filter-gradient paths", () => {
     for (const [x, w, pad] of [...ROUTED_CASES, ...THREAD_CASES]) {
       expect(suitsWinograd(geometry(x, w, pad))).toBe(true)
+      expect(suitsWinogradFilterGrad(geometry(x, w, pad))).toBe(true)
       expect(suitsWinograd(inputGradGeometry(x, w, pad))).toBe(true)
     }
   })
