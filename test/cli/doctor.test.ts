@@ -37,6 +37,7 @@ describe("rstn doctor", () => {
     expect(r.kernelChecks!.map((c) => c.kernel)).toEqual([
       "Conv2DBackpropInput",
       "Conv2DBackpropFilter",
+      "Conv2D",
       "Conv2DBackpropFilter",
       "Conv2DBackpropInput",
       "Tile",

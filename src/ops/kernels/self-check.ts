@@ -53,6 +53,11 @@ export const kernelCases: ReadonlyArray<KernelCase> = [
     compute: () => grads2((x, w) => tf.conv2d(x, w, 1, "same"), [2, 40, 40, 3], [3, 3, 3, 4])
   },
   {
+    kernel: "Conv2D",
+    case: "conv2d 3x3 same, 20 -> 24 channels on 9x7 (Winograd F(2x2, 3x3)), dx and dw",
+    compute: () => grads2((x, w) => tf.conv2d(x, w, 1, "same"), [2, 9, 7, 20], [3, 3, 20, 24])
+  },
+  {
     kernel: "Conv2DBackpropFilter",
     case: "conv2d 7x7 valid on 12x11 (dilated convolution), dx and dw",
     compute: () => grads2((x, w) => tf.conv2d(x, w, 1, "valid"), [1, 12, 11, 3], [7, 7, 3, 2])
