@@ -33,6 +33,7 @@ describe("pipelines/", () => {
     expect(files.sort()).toEqual(
       [
         "demo.yaml",
+        "demo-recurrent.yaml",
         "demo-stage-wise.yaml",
         "kernel-1x1.yaml",
         "kernel-3x3.yaml",
@@ -193,6 +194,23 @@ describe("pipelines/", () => {
     expect(loop.kind === "converge-until" && loop.body.slice(0, 2)).toEqual([
       expect.objectContaining({ kind: "saliency-transform", from: "coarse" }),
       expect.objectContaining({ kind: "crop", by: "previous-mask", align: "stride" })
+    ])
+  })
+
+  it("demo-recurrent is the demo with the release's phase shares, phase J unrolled and the paper's damped loop (issue 9)", async () => {
+    const demo = (await load("demo.yaml")).pipeline
+    const rec = (await load("demo-recurrent.yaml")).pipeline
+    expect([rec.dataset, rec.networks, rec.views, rec.saliency]).toEqual([demo.dataset, demo.networks, demo.views, demo.saliency])
+    // rstn-reference.md, "Training": S:I:J = 2:6:8
+    expect(rec.training.phases.map((ph) => ph.iterations)).toEqual([200, 600, 800])
+    expect(rec.training.phases[2]).toEqual(expect.objectContaining({ name: "J", unroll: expect.objectContaining({ passes: 2 }) }))
+    const loop = rec.test.stages[2]!
+    expect(loop.kind === "converge-until" && [loop.threshold, loop.maxRounds]).toEqual([0.99, 15])
+    expect(loop.kind === "converge-until" && loop.body).toEqual([
+      expect.objectContaining({ kind: "saliency-transform", from: "previous" }),
+      expect.objectContaining({ kind: "crop", by: "previous-mask", align: "stride" }),
+      expect.objectContaining({ kind: "fine" }),
+      expect.objectContaining({ kind: "fuse", momentum: 0.5 })
     ])
   })
 
