@@ -1,6 +1,4 @@
 import * as tf from "@tensorflow/tfjs"
-import { spawnSync } from "node:child_process"
-import { fileURLToPath } from "node:url"
 import { beforeAll, describe, expect, it } from "vitest"
 import { filterGradByWinograd, forwardByWinograd, suitsWinograd, suitsWinogradFilterGrad } from "../../../src/ops/kernels/conv2d-winograd.ts"
 import { gemmOf } from "../../../src/ops/kernels/gemm-backend.ts"
@@ -8,6 +6,7 @@ import { relativeError } from "../../../src/ops/kernels/relative-error.ts"
 import { asWasm, type Info } from "../../../src/ops/kernels/wasm-kernel-utils.ts"
 import { held, onBoth, setUpBackends, tensor, values } from "./compare.ts"
 import { ROUTED_CASES, THREAD_CASES, winogradResults } from "./fixtures/winograd-cases.ts"
+import { resultsInChild } from "./thread-child.ts"
 
 beforeAll(setUpBackends)
 
@@ -183,24 +182,8 @@ describe("Winograd F(2x2, 3x3) on the wasm backend", () => {
 })
 let made = 0
 
-interface ChildResult {
-  readonly threads: number
-  readonly results: ReadonlyArray<string>
-}
-
 /** winograd-cases.ts on wasm with `threads` threads, in a process of its own. */
-const inChild = (threads: number): ReadonlyArray<Float32Array> => {
-  const fixture = fileURLToPath(new URL("./fixtures/winograd-threads.ts", import.meta.url))
-  const r = spawnSync(process.execPath, ["--import", "tsx", fixture, String(threads)], { encoding: "utf8", timeout: 60_000, maxBuffer: 1 << 26 })
-  expect(r.signal, r.stderr).toBeNull()
-  expect(r.status, r.stderr).toBe(0)
-  const out = JSON.parse(r.stdout) as ChildResult
-  expect(out.threads).toBe(threads)
-  return out.results.map((b) => {
-    const bytes = Buffer.from(b, "base64")
-    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)
-  })
-}
+const inChild = (threads: number): ReadonlyArray<Float32Array> => resultsInChild(new URL("./fixtures/winograd-threads.ts", import.meta.url), threads)
 
 describe("Winograd on the threaded wasm build", () => {
   it("gives bit-identical results on 1 and 2 threads, equal to this process's", async () => {

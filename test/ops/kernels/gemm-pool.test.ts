@@ -1,6 +1,4 @@
 import * as tf from "@tensorflow/tfjs"
-import { spawnSync } from "node:child_process"
-import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import {
   createPool,
@@ -18,6 +16,7 @@ import { I32, moduleBytes } from "../../../src/ops/kernels/wasm-assembler.ts"
 import { initBackend } from "../../../src/runtime/backend.ts"
 import { values } from "./compare.ts"
 import { convolutionResults } from "./fixtures/gemm-cases.ts"
+import { resultsInChild } from "./thread-child.ts"
 
 /** The slice of the WebAssembly global used here (the project's lib settings do not declare it). */
 interface SharedMemory {
@@ -160,24 +159,8 @@ describe("the product on a pool of worker threads", () => {
   })
 })
 
-interface ChildResult {
-  readonly threads: number
-  readonly results: ReadonlyArray<string>
-}
-
 /** The convolutions of gemm-cases.ts on wasm with `threads` threads, in a process of their own, which must exit by itself. */
-const inChild = (threads: number): ReadonlyArray<Float32Array> => {
-  const fixture = fileURLToPath(new URL("./fixtures/gemm-threads.ts", import.meta.url))
-  const r = spawnSync(process.execPath, ["--import", "tsx", fixture, String(threads)], { encoding: "utf8", timeout: 60_000, maxBuffer: 1 << 26 })
-  expect(r.signal, r.stderr).toBeNull() // a timeout would kill it with SIGTERM
-  expect(r.status, r.stderr).toBe(0)
-  const out = JSON.parse(r.stdout) as ChildResult
-  expect(out.threads).toBe(threads)
-  return out.results.map((b) => {
-    const bytes = Buffer.from(b, "base64")
-    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)
-  })
-}
+const inChild = (threads: number): ReadonlyArray<Float32Array> => resultsInChild(new URL("./fixtures/gemm-threads.ts", import.meta.url), threads)
 
 describe("convolutions on the threaded wasm build", () => {
   it("are bit-identical on 1 and 2 threads, equal cpu's, and the pool lets the process exit", async () => {
