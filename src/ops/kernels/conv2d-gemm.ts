@@ -185,7 +185,7 @@ export const forwardByGemm = (
 export const skewed = (n: number): number => ((n * 4) % 2048 === 0 ? n + 8 : n)
 
 /** Copies `rows` rows of `width` floats at stride `from` into a new [rows, to] matrix (zeros past `count` rows and `width` columns). */
-const restride = (backend: BackendWasm, src: Info, count: number, rows: number, width: number, from: number, to: number): Info => {
+export const restride = (backend: BackendWasm, src: Info, count: number, rows: number, width: number, from: number, to: number): Info => {
   const out = backend.makeOutput([rows, to], "float32")
   const mem = heapF32(backend)
   const s0 = offsetOf(backend, src)

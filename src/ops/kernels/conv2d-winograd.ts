@@ -18,7 +18,7 @@
  */
 import type * as tf from "@tensorflow/tfjs"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
-import { chunkRows, columnBlock, offsetOf4, paddedInput, skewed, tapTable } from "./conv2d-gemm.ts"
+import { chunkRows, columnBlock, offsetOf4, paddedInput, restride, skewed, tapTable } from "./conv2d-gemm.ts"
 import type { Gemm } from "./gemm-backend.ts"
 import { type GemmCall, type KernelCall, piecesPerUnit, splitCall } from "./gemm-pool.ts"
 import { wholeRowBlocks } from "./gemm-simd.ts"
@@ -144,16 +144,6 @@ const filterCalls = (
   return calls
 }
 
-/** A [rows, from] matrix's rows copied into a new [rows, to] matrix (to > from; the columns past `from` are left as they are). */
-const widen = (backend: BackendWasm, src: Info, rows: number, from: number, to: number): Info => {
-  const out = backend.makeOutput([rows, to], "float32")
-  const mem = heapF32(backend)
-  const s0 = offsetOf(backend, src)
-  const d0 = offsetOf(backend, out)
-  for (let r = 0; r < rows; r++) copyRun(mem, d0 + r * to, s0 + r * from, from)
-  return out
-}
-
 /**
  * The input side of both maps: the input zero-padded to the tiles' grid with whole vectors of
  * channels, and the 16 matrices V[ξ] [rows, ld] it transforms into (rows past the last tile
@@ -236,7 +226,7 @@ export const forwardByWinograd = (
 
   const input = inputMatrices(backend, x, info, tiling, parts)
   // the filter transform reads whole vectors of output channels
-  const taps = outV === outC ? filter : widen(backend, filter, 9 * inC, outC, outV)
+  const taps = outV === outC ? filter : restride(backend, filter, 9 * inC, 9 * inC, outC, outC, outV)
   const u = backend.makeOutput([16 * uStride], "float32")
   const m = backend.makeOutput([16 * mStride], "float32")
   const table = tapTable(backend, [[0, 0]])
