@@ -13,10 +13,12 @@
  * fails there (no Conv2DBackpropFilter) or crawls (Conv2DBackpropInput, Tile, MaxPoolGrad).
  */
 import * as tf from "@tensorflow/tfjs"
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
 import { Context, Data, Effect, Either, Layer } from "effect"
 import { execFileSync } from "node:child_process"
 import { createRequire } from "node:module"
 import { didYouMean } from "../dsl/did-you-mean.ts"
+import { poolThreadsOf } from "../ops/kernels/gemm-backend.ts"
 import { registerWasmKernels, wasmKernelNames } from "../ops/kernels/register.ts"
 import { relativeError } from "../ops/kernels/relative-error.ts"
 import { kernelCases } from "../ops/kernels/self-check.ts"
@@ -34,7 +36,10 @@ export interface BackendInfo {
   readonly reason: string
   /** wasm: whether the SIMD build runs. */
   readonly simd?: boolean
-  /** wasm: XNNPACK threads (the threaded build when more than 1; see wasm-threads.ts). */
+  /**
+   * wasm: the threads rstn's product (convolutions, Adam, batch norm) spreads over, the threaded
+   * build when more than 1 (see wasm-threads.ts; XNNPACK may be held to fewer).
+   */
   readonly threads?: number
   /** node-gpu: GPUs TensorFlow uses (empty when it fell back to the CPU). */
   readonly devices?: ReadonlyArray<string>
@@ -89,7 +94,7 @@ export interface BackendOptions {
   readonly source?: string
   readonly importer?: Importer
   /**
-   * wasm: XNNPACK threads (default 1: the single-threaded build). Fixed once the backend has
+   * wasm: threads (default 1: the single-threaded build; see wasm-threads.ts). Fixed once the backend has
    * initialised in this process; `BackendInfo.threads` says what runs.
    */
   readonly threads?: number
@@ -283,8 +288,7 @@ const loadWasm = async (importer: Importer, threads: number): Promise<Attempt> =
     return { ok: false, problem, hint: "check that node_modules/@tensorflow/tfjs-backend-wasm/dist contains its .wasm files; " + hint }
   }
   const simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) === true
-  const getThreadsCount = imported.module.getThreadsCount
-  const running = typeof getThreadsCount === "function" ? Number(getThreadsCount()) : 1
+  const running = poolThreadsOf(tf.backend() as BackendWasm)
   return {
     ok: true,
     info: { name: "wasm", version: versionOf(imported.module, "version_wasm", packageOf.wasm), simd, threads: running, kernels: wasmKernelNames }

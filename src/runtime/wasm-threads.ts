@@ -17,7 +17,11 @@
  * so the cap lets them through, and builds tfjs's own `BackendWasm` on it. Every kernel
  * registered for "wasm" (tfjs's and ours) runs unchanged: they call the same exported functions.
  *
- * The pool's running threads are unreferenced so that they never keep the process alive (Node
+ * The run's thread count is the product's pool's (gemm-pool.ts, which runs the convolutions,
+ * Adam and batch norm): it is recorded on the module for gemm-backend.ts, and XNNPACK keeps
+ * XNNPACK_THREADS_BESIDE_POOL threads beside it (all of them only where the product does not run).
+ *
+ * XNNPACK's pool's running threads are unreferenced so that they never keep the process alive (Node
  * would otherwise wait on them forever after the work is done). The thread count is fixed when
  * the backend initialises; to compare counts, use one process per count.
  */
@@ -28,6 +32,7 @@ import { availableParallelism, loadavg } from "node:os"
 import { createRequire } from "node:module"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
+import { productRuns, setPoolThreads } from "../ops/kernels/gemm-backend.ts"
 
 /** What this module needs from the imported @tensorflow/tfjs-backend-wasm package. */
 export interface WasmPackage {
@@ -43,6 +48,15 @@ export interface WasmPackage {
  */
 export const defaultThreads = (cores = availableParallelism(), load = loadavg()[0] ?? 0): number =>
   Math.max(1, Math.min(cores, Math.round(cores - load)))
+
+/**
+ * XNNPACK's threads where rstn's product runs: the product's pool (gemm-pool.ts) takes the run's
+ * threads for the convolutions, Adam and batch norm, and what is left to XNNPACK (elementwise
+ * kernels, pooling, padding) is memory-bound and small. XNNPACK's own pool thread beside the
+ * product's worker made three busy threads on two cores; held to the calling thread, a
+ * width-1/4 training step on 2 threads ran faster (README, "Networks, training and inference").
+ */
+export const XNNPACK_THREADS_BESIDE_POOL = 1
 
 /** XNNPACK's pool in tfjs-backend-wasm holds at most 8 threads (its PTHREAD_POOL_SIZE). */
 export const MAX_WASM_THREADS = 8
@@ -102,8 +116,10 @@ const instantiate = async (threads: number): Promise<ThreadedModule> => {
 }
 
 /**
- * Makes "wasm" initialise as the threaded build with `threads` threads. Call before the wasm
- * backend is first initialised; returns false (changing nothing) when it already is.
+ * Makes "wasm" initialise as the threaded build with `threads` threads: the product's pool's
+ * count (gemm-pool.ts), and XNNPACK's where the product does not run (`useGemm(false)`, or no
+ * relaxed SIMD); beside the product XNNPACK gets XNNPACK_THREADS_BESIDE_POOL. Call before the
+ * wasm backend is first initialised; returns false (changing nothing) when it already is.
  */
 export const useThreadedWasm = (pkg: WasmPackage, threads: number): boolean => {
   if (!Number.isInteger(threads) || threads < 2 || threads > MAX_WASM_THREADS) {
@@ -115,7 +131,8 @@ export const useThreadedWasm = (pkg: WasmPackage, threads: number): boolean => {
     "wasm",
     async () => {
       const module = await instantiate(threads)
-      pkg.setThreadsCount(threads)
+      setPoolThreads(module, threads)
+      pkg.setThreadsCount(productRuns(module) ? XNNPACK_THREADS_BESIDE_POOL : threads)
       const backend = new pkg.BackendWasm(module)
       for (const worker of module.PThread.runningWorkers) worker.unref()
       return backend

@@ -6,7 +6,7 @@ import { adamStep } from "../../src/ops/kernels/adam.ts"
 import { batchNormTraining } from "../../src/ops/kernels/batch-norm.ts"
 import { relativeError } from "../../src/ops/kernels/relative-error.ts"
 import { initBackend } from "../../src/runtime/backend.ts"
-import { defaultThreads, MAX_WASM_THREADS, useThreadedWasm, type WasmPackage } from "../../src/runtime/wasm-threads.ts"
+import { defaultThreads, MAX_WASM_THREADS, useThreadedWasm, type WasmPackage, XNNPACK_THREADS_BESIDE_POOL } from "../../src/runtime/wasm-threads.ts"
 
 /**
  * Gradients of a small convolution + batch norm network's loss and an Adam step on them,
@@ -27,7 +27,7 @@ const gradients = (): Float32Array =>
   })
 
 describe("threaded wasm", () => {
-  it("runs XNNPACK on 2 threads, and rstn's kernels on its shared heap, computing what cpu computes", async () => {
+  it("runs rstn's kernels on 2 threads on its shared heap, computing what cpu computes", async () => {
     await initBackend("cpu")
     const reference = gradients()
     const info = await initBackend("wasm", { threads: 2 })
@@ -43,12 +43,21 @@ describe("threaded wasm", () => {
     expect(() => useThreadedWasm(pkg, MAX_WASM_THREADS + 1)).toThrow(RangeError)
   })
 
-  it("does not keep the process alive once the work is done", () => {
+  // Each in its own process, which must exit by itself; prints the run's threads and XNNPACK's.
+  const inChild = (...args: string[]): string => {
     const fixture = fileURLToPath(new URL("./fixtures/threaded-wasm-exits.ts", import.meta.url))
-    const r = spawnSync(process.execPath, ["--import", "tsx", fixture], { encoding: "utf8", timeout: 60_000 })
+    const r = spawnSync(process.execPath, ["--import", "tsx", fixture, ...args], { encoding: "utf8", timeout: 60_000 })
     expect(r.signal).toBeNull() // a timeout would kill it with SIGTERM
-    expect(r.status).toBe(0)
-    expect(r.stdout.trim()).toBe("2")
+    expect(r.status, r.stderr).toBe(0)
+    return r.stdout.trim()
+  }
+
+  it("does not keep the process alive once the work is done, and holds XNNPACK to one thread beside the product's pool", () => {
+    expect(inChild()).toBe(`2 ${XNNPACK_THREADS_BESIDE_POOL}`)
+  })
+
+  it("gives XNNPACK the threads where rstn's product is off", () => {
+    expect(inChild("xnnpack")).toBe("2 2")
   })
 })
 

@@ -10,12 +10,16 @@
  *   dβ = Σ dy,   dγ = Σ dy·x̂,   dx = γ/σ · (dy - dβ/M - x̂·dγ/M)
  * Sums run in float64, one accumulator per channel, so results differ from the op chain's
  * float32 reductions by rounding only. On wasm the loops run in WebAssembly SIMD
- * (batch-norm-simd.ts) when the channel count is a multiple of 4.
+ * (batch-norm-simd.ts) when the channel count is a multiple of 4, split over the product's
+ * threads where it has them (gemm-pool.ts): the elementwise passes by ranges of pixels, the sums
+ * by ranges of channels, so that each channel's sum adds the same values in the same order, and
+ * results are bit-identical on any thread count.
  */
 import * as tf from "@tensorflow/tfjs"
-import { batchNormSimdFor, type BatchNormSimd } from "./batch-norm-simd.ts"
-import { backendSimd } from "./wasm-assembler.ts"
-import { asWasm, heapF32, type Info, offsetOf } from "./wasm-kernel-utils.ts"
+import { batchNormSimdFor } from "./batch-norm-simd.ts"
+import { kernelRunnerOf } from "./gemm-backend.ts"
+import { type KernelCall, type KernelRunner, piecesPerUnit, ranges } from "./gemm-pool.ts"
+import { asWasm, heapF32, type Info, offsetOf, withScratch } from "./wasm-kernel-utils.ts"
 
 export const BN_TRAIN = "RstnBatchNormTrain"
 export const BN_INFER = "RstnBatchNormInfer"
@@ -124,30 +128,38 @@ interface Loops {
 const jsLoops: Loops = { moments, normalise, gradient }
 
 /**
- * The loops in WebAssembly SIMD (batch-norm-simd.ts) for channel counts that are multiples of 4,
- * JavaScript otherwise. Scratch space (accumulators, coefficients) comes from the module's
- * malloc, which may grow the heap: the SIMD paths use the `At` arrays' offsets only, and read
- * or write values through a fresh view of the heap.
+ * A pass's work per element in the pool's units (a product's multiply-adds, about 0.1 ns each
+ * on one core): these loops stream memory at about 0.4 ns per element.
  */
-const simdLoops = (b: ReturnType<typeof asWasm>, simd: BatchNormSimd): Loops => {
-  const wasm = b.wasm as unknown as { _malloc(bytes: number): number; _free(ptr: number): void }
-  const withScratch = <T>(bytes: number, f: (ptr: number) => T): T => {
-    const ptr = wasm._malloc(bytes)
-    try {
-      return f(ptr)
-    } finally {
-      wasm._free(ptr)
-    }
-  }
+const WORK_PER_ELEMENT = 4
+
+/**
+ * The loops in WebAssembly SIMD (batch-norm-simd.ts) for channel counts that are multiples of 4,
+ * JavaScript otherwise, as calls for `runner` (the product's pool, or the calling thread).
+ * Scratch space (accumulators, coefficients) comes from the module's malloc, which may grow the
+ * heap: the SIMD paths use the `At` arrays' offsets only, and read or write values through a
+ * fresh view of the heap.
+ */
+const simdLoops = (b: ReturnType<typeof asWasm>, runner: KernelRunner): Loops => {
   const f64 = (ptr: number, n: number) => new Float64Array(heapF32(b).buffer, ptr, n)
   const f32 = (ptr: number, n: number) => new Float32Array(heapF32(b).buffer, ptr, n)
   const copy = ([arr, at]: At, c: number) => Float64Array.from(arr.subarray(at, at + c))
+  const parts = piecesPerUnit(1, runner.threads)
+  /** A pass over m pixels of c channels split by pixel ranges: `call(first pixel's byte offset, pixels)`. */
+  const byPixels = (m: number, c: number, call: (at: number, pixels: number) => Omit<KernelCall, "lane" | "work">) =>
+    runner.run(ranges(m, parts).map(([p0, p1], lane) => ({ ...call(4 * p0 * c, p1 - p0), lane, work: WORK_PER_ELEMENT * (p1 - p0) * c })))
+  /**
+   * A sum over m pixels split by channel ranges, one lane per thread (a lane reads its channels
+   * of every pixel's cache lines): `call(first channel, channels)`.
+   */
+  const byChannels = (m: number, c: number, call: (k0: number, width: number) => Omit<KernelCall, "lane" | "work">) =>
+    runner.run(ranges(c, runner.threads, 4).map(([k0, k1], lane) => ({ ...call(k0, k1 - k0), lane, work: WORK_PER_ELEMENT * m * (k1 - k0) })))
   return {
     moments: (x, m, c) => {
       if (c % 4 !== 0) return moments(x, m, c)
-      return withScratch(16 * c, (acc) => {
+      return withScratch(b, 16 * c, (acc) => {
         f64(acc, 2 * c).fill(0)
-        simd.stats(x[1] * 4, m * c * 4, c * 4, acc)
+        byChannels(m, c, (k0, w) => ({ fn: "bnStats", args: [4 * (x[1] + k0), m, 4 * c, 4 * w, acc + 8 * k0, acc + 8 * (c + k0)] }))
         const sums = f64(acc, 2 * c)
         const mean = new Float64Array(c)
         const variance = new Float64Array(c)
@@ -162,13 +174,13 @@ const simdLoops = (b: ReturnType<typeof asWasm>, simd: BatchNormSimd): Loops => 
       if (c % 4 !== 0) return normalise(x, y, m, c, mean, inv, g, sh)
       const scale = copy(g, c)
       const shift = copy(sh, c)
-      withScratch(8 * c, (coef) => {
+      withScratch(b, 8 * c, (coef) => {
         const co = f32(coef, 2 * c)
         for (let k = 0; k < c; k++) {
           co[k] = scale[k]! * inv[k]!
           co[c + k] = shift[k]! - mean[k]! * scale[k]! * inv[k]!
         }
-        simd.affine(x[1] * 4, y[1] * 4, m * c * 4, c * 4, coef)
+        byPixels(m, c, (at, pixels) => ({ fn: "bnAffine", args: [4 * x[1] + at, 4 * y[1] + at, 4 * pixels * c, 4 * c, coef] }))
       })
     },
     gradient: (dy, x, mu, iv, g, dx, dg, db, m, c) => {
@@ -176,12 +188,15 @@ const simdLoops = (b: ReturnType<typeof asWasm>, simd: BatchNormSimd): Loops => 
       const mean = copy(mu, c)
       const inv = copy(iv, c)
       const scale = copy(g, c)
-      withScratch(40 * c, (ptr) => {
+      withScratch(b, 40 * c, (ptr) => {
         const acc = ptr + 8 * c
         const coef = ptr + 24 * c
         f64(ptr, c).set(mean)
         f64(acc, 2 * c).fill(0)
-        simd.gradSums(dy[1] * 4, x[1] * 4, m * c * 4, c * 4, ptr, acc)
+        byChannels(m, c, (k0, w) => ({
+          fn: "bnGradSums",
+          args: [4 * (dy[1] + k0), 4 * (x[1] + k0), m, 4 * c, 4 * w, ptr + 8 * k0, acc + 8 * k0, acc + 8 * (c + k0)]
+        }))
         const sums = f64(acc, 2 * c)
         const co = f32(coef, 4 * c)
         const heap = heapF32(b)
@@ -194,7 +209,7 @@ const simdLoops = (b: ReturnType<typeof asWasm>, simd: BatchNormSimd): Loops => 
           heap[dg[1] + k] = dgamma
           heap[db[1] + k] = sums[k]!
         }
-        simd.gradDx(dy[1] * 4, x[1] * 4, dx[1] * 4, m * c * 4, c * 4, coef)
+        byPixels(m, c, (at, pixels) => ({ fn: "bnGradDx", args: [4 * dy[1] + at, 4 * x[1] + at, 4 * dx[1] + at, 4 * pixels * c, 4 * c, coef] }))
       })
     }
   }
@@ -212,9 +227,9 @@ interface Memory {
 
 const wasmMemory = (backend: unknown): Memory => {
   const b = asWasm(backend)
-  const simd = backendSimd(b.wasm, batchNormSimdFor)
+  const runner = kernelRunnerOf(b, batchNormSimdFor)
   return {
-    loops: simd === null ? jsLoops : simdLoops(b, simd),
+    loops: runner === null ? jsLoops : simdLoops(b, runner),
     read: (t) => [heapF32(b), offsetOf(b, t)],
     make: (shapes) => {
       const infos = shapes.map((s) => b.makeOutput([...s], "float32"))

@@ -33,6 +33,8 @@
 import { Worker } from "node:worker_threads"
 import { GEMM_ROWS, type GemmSimd } from "./gemm-simd.ts"
 import type { WasmMemory } from "./wasm-assembler.ts"
+import type { AdamName } from "./adam-simd.ts"
+import type { BatchNormName } from "./batch-norm-simd.ts"
 import type { TransformName } from "./winograd-simd.ts"
 
 /** One product call (gemm-simd.ts's arguments, byte offsets and strides) and the lane it runs in. */
@@ -57,14 +59,17 @@ export interface GemmCall {
   readonly add: 0 | 1
 }
 
+/** The module's functions other than the product's: Winograd's transforms, Adam, batch norm's loops. */
+export type KernelName = TransformName | AdamName | BatchNormName
+
 /**
- * A call of one of the module's other functions (winograd-simd.ts's transforms), with its
- * arguments (at most 14) and its work in multiply-adds or the like (what orders the lanes and
- * decides whether waking the workers pays).
+ * A call of one of the module's other functions (winograd-simd.ts's transforms, adam-simd.ts,
+ * batch-norm-simd.ts), with its int32 arguments (at most 14) and its work in multiply-adds or
+ * the like (what orders the lanes and decides whether waking the workers pays).
  */
 export interface KernelCall {
   readonly lane: number
-  readonly fn: TransformName
+  readonly fn: KernelName
   readonly args: ReadonlyArray<number>
   readonly work: number
 }
@@ -73,16 +78,22 @@ export interface KernelCall {
 export type PoolCall = GemmCall | KernelCall
 
 /** The module's functions by command number (a command's first word). */
-const FUNCTIONS: ReadonlyArray<"gemm4" | "gemm8" | TransformName> = [
-  "gemm4", "gemm8", "winogradInput", "winogradOutput", "winogradGradient", "winogradFilter", "winogradFilterGradient"
+const FUNCTIONS: ReadonlyArray<"gemm4" | "gemm8" | KernelName> = [
+  "gemm4", "gemm8", "winogradInput", "winogradOutput", "winogradGradient", "winogradFilter", "winogradFilterGradient",
+  "adam", "adamDecay", "bnStats", "bnAffine", "bnGradSums", "bnGradDx"
 ]
 
 const isKernel = (c: PoolCall): c is KernelCall => "fn" in c
 
-export interface GemmRunner {
+/** Runs lists of calls of the module's functions other than the product's (adam.ts, batch-norm.ts). */
+export interface KernelRunner {
   /** Threads a dispatch spreads over: the calling thread and the workers (1 where there are none). */
   readonly threads: number
   /** Runs `calls`, on every thread of the pool when there is one; returns when all are done. */
+  readonly run: (calls: ReadonlyArray<KernelCall>) => void
+}
+
+export interface GemmRunner extends KernelRunner {
   readonly run: (calls: ReadonlyArray<PoolCall>) => void
 }
 
@@ -128,6 +139,19 @@ export const piecesPerUnit = (units: number, threads: number): number => {
   let parts = threads / gcd(units, threads)
   while (units * parts < 4 * threads) parts *= 2
   return parts
+}
+
+/**
+ * `parts` (at most) consecutive ranges [start, end) covering 0..count, each starting on a
+ * multiple of `align`: how a kernel splits elements, pixels or channels over lanes.
+ */
+export const ranges = (count: number, parts: number, align = 1): ReadonlyArray<readonly [number, number]> => {
+  const blocks = Math.ceil(count / align)
+  const p = Math.max(1, Math.min(parts, blocks))
+  return Array.from({ length: p }, (_, i) => [
+    Math.floor((i * blocks) / p) * align,
+    i === p - 1 ? count : Math.floor(((i + 1) * blocks) / p) * align
+  ] as const)
 }
 
 /** Multiply-adds of a call: what orders the lanes. */

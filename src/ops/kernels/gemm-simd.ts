@@ -24,6 +24,8 @@
  * multiple of 4 and N of the column block, and every A row read must lie in the memory.
  */
 import { setFlagsFromString } from "node:v8"
+import { adamFunctions, type AdamSimd } from "./adam-simd.ts"
+import { batchNormFunctions, type BatchNormSimd } from "./batch-norm-simd.ts"
 import { type TransformFn, winogradFunctions } from "./winograd-simd.ts"
 import { I32, instantiateOn, op, V128, type WasmFunction, type WasmMemory } from "./wasm-assembler.ts"
 
@@ -113,7 +115,11 @@ type GemmFn = (
   lda: number, ldb: number, ldc: number, aStep: number, taps: number, nTaps: number, chunk: number,
   add: 0 | 1
 ) => void
-export interface GemmSimd {
+/**
+ * The product, Winograd's transforms, and Adam's and batch norm's loops (adam-simd.ts,
+ * batch-norm-simd.ts): everything the pool's workers run.
+ */
+export interface GemmSimd extends AdamSimd, BatchNormSimd {
   readonly gemm8: GemmFn
   readonly gemm4: GemmFn
   // Winograd's tile transforms (winograd-simd.ts), in this module so that the pool's workers have them
@@ -134,5 +140,5 @@ const cache = new WeakMap<WasmMemory, GemmSimd | null>()
  */
 export const gemmSimdFor = (memory: WasmMemory): GemmSimd | null => {
   setFlagsFromString("--experimental-wasm-relaxed-simd")
-  return instantiateOn(cache, memory, () => [gemm(2), gemm(1), ...winogradFunctions], (exports, module) => ({ ...(exports as Omit<GemmSimd, "module">), module }))
+  return instantiateOn(cache, memory, () => [gemm(2), gemm(1), ...winogradFunctions, ...adamFunctions, ...batchNormFunctions], (exports, module) => ({ ...(exports as Omit<GemmSimd, "module">), module }))
 }

@@ -59,6 +59,7 @@ export const op = {
   v128LoadAt: (offset: number) => [0xfd, 0x00, 0x02, ...uleb(offset)],
   v128StoreAt: (offset: number) => [0xfd, 0x0b, 0x02, ...uleb(offset)],
   v128Load32Splat: [0xfd, 0x09, 0x02, 0x00],
+  v128Load32SplatAt: (offset: number) => [0xfd, 0x09, 0x02, ...uleb(offset)],
   v128Zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
   // relaxed SIMD (a·b + c, fused where the CPU has FMA); V8 11 needs --experimental-wasm-relaxed-simd
   f32x4RelaxedMadd: [0xfd, 0x85, 0x02]

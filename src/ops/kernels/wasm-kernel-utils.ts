@@ -51,6 +51,20 @@ export const heapF32 = (backend: BackendWasm): Float32Array => {
   return current !== undefined && current !== wasm.HEAPF32.buffer ? new Float32Array(current) : wasm.HEAPF32
 }
 
+/**
+ * Runs `f` with `bytes` of scratch memory on the wasm heap (its byte offset), freed after. The
+ * allocation may grow the heap: take views of it inside `f`.
+ */
+export const withScratch = <T>(backend: BackendWasm, bytes: number, f: (ptr: number) => T): T => {
+  const wasm = backend.wasm as unknown as { _malloc(bytes: number): number; _free(ptr: number): void }
+  const ptr = wasm._malloc(bytes)
+  try {
+    return f(ptr)
+  } finally {
+    wasm._free(ptr)
+  }
+}
+
 /** Index of a float32 tensor's first element in `heapF32(backend)`. */
 export const offsetOf = (backend: BackendWasm, info: Info): number => {
   const data = backend.dataIdMap.get(info.dataId)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { adamInto, type AdamAttrs } from "../../../src/ops/kernels/adam.ts"
-import { adamSimdFor } from "../../../src/ops/kernels/adam-simd.ts"
+import { adamCoefficients, adamSimdFor } from "../../../src/ops/kernels/adam-simd.ts"
 import { values } from "./compare.ts"
 
 /** The WebAssembly global (the project's lib settings do not declare it). */
@@ -16,7 +16,8 @@ const compare = (memory: { buffer: ArrayBufferLike }, n: number, a: AdamAttrs) =
   const simd = adamSimdFor(memory)
   expect(simd).not.toBeNull()
   const fn = a.decay > 0 ? simd!.adamDecay : simd!.adam
-  fn(0, 4 * n, 8 * n, 12 * n, 16 * n, 20 * n, 24 * n, n, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.c1, a.c2, a.epsilon, a.rate, a.decay)
+  heap.set(adamCoefficients(a), 7 * n) // the coefficients after the arrays
+  fn(0, 4 * n, 8 * n, 12 * n, 16 * n, 20 * n, 24 * n, n, 28 * n)
   const out = new Float32Array(3 * n)
   adamInto({ w: heap, m: heap, v: heap, g: heap, w2: out, m2: out, v2: out }, { w: 0, m: n, v: 2 * n, g: 3 * n, w2: 0, m2: n, v2: 2 * n }, n, a)
   expect(Array.from(heap.subarray(4 * n, 7 * n))).toEqual(Array.from(out))

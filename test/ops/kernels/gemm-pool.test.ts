@@ -7,6 +7,7 @@ import {
   MIN_POOL_WORK,
   laneQueue,
   piecesPerUnit,
+  ranges,
   sequentialRunner,
   splitCall
 } from "../../../src/ops/kernels/gemm-pool.ts"
@@ -58,6 +59,15 @@ describe("splitting calls into lanes", () => {
     // [units, threads]: 9 taps on 1 and 2 threads, 4 images, 1 image, 3 images on 4 threads
     const cases = [[9, 1], [9, 2], [4, 2], [1, 2], [3, 4]] as const
     expect(cases.map(([units, threads]) => piecesPerUnit(units, threads))).toEqual([1, 2, 2, 8, 8])
+  })
+
+  it("cuts a count into consecutive aligned ranges that cover it once", () => {
+    expect(ranges(10, 3)).toEqual([[0, 3], [3, 6], [6, 10]])
+    expect(ranges(30, 8, 4)).toEqual([[0, 4], [4, 8], [8, 12], [12, 16], [16, 20], [20, 24], [24, 28], [28, 30]]) // the last takes the rest
+    expect(ranges(40, 3, 4)).toEqual([[0, 12], [12, 24], [24, 40]])
+    expect(ranges(16, 2, 4)).toEqual([[0, 8], [8, 16]])
+    expect(ranges(16, 8, 4)).toEqual([[0, 4], [4, 8], [8, 12], [12, 16]]) // no more parts than aligned blocks
+    expect(ranges(3, 4)).toEqual([[0, 1], [1, 2], [2, 3]])
   })
 
   it("queues the lanes largest first, each lane's calls in their order", () => {
