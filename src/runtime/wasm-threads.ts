@@ -81,7 +81,7 @@ interface WasmApi {
 }
 const WebAssemblyApi = (globalThis as unknown as { readonly WebAssembly: WasmApi }).WebAssembly
 
-/** The threaded build's Emscripten module with `threads` XNNPACK threads, as tfjs would wrap it. */
+/** The threaded build's Emscripten module with room for `threads` XNNPACK threads, as tfjs would wrap it. */
 const instantiate = async (threads: number): Promise<ThreadedModule> => {
   const dir = path.dirname(require.resolve(`@tensorflow/tfjs-backend-wasm/wasm-out/${GLUE}`))
   const factory = require(path.join(dir, GLUE)) as (config: object) => Promise<ThreadedModule>

@@ -20,7 +20,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { ADAM_COEFFICIENTS, adamCoefficients, adamSimdFor } from "./adam-simd.ts"
 import { kernelRunnerOf } from "./gemm-backend.ts"
-import { piecesPerUnit, ranges } from "./gemm-pool.ts"
+import { ranges, streamParts } from "./gemm-pool.ts"
 import { asWasm, heapF32, type Info, offsetOf, withScratch } from "./wasm-kernel-utils.ts"
 
 export const ADAM_KERNEL = "RstnAdam"
@@ -105,7 +105,7 @@ const wasmAdam: tf.KernelFunc = (args) => {
       const fn = a.decay > 0 ? "adamDecay" : "adam"
       const byte = (element: number, start: number) => 4 * (element + start)
       runner.run(
-        ranges(lanes, piecesPerUnit(1, runner.threads), 4).map(([s, e], lane) => ({
+        ranges(lanes, streamParts(WORK_PER_ELEMENT * lanes, runner.threads, 4), 4).map(([s, e], lane) => ({
           lane,
           fn,
           args: [byte(at.w, s), byte(at.m, s), byte(at.v, s), byte(at.g, s), byte(at.w2, s), byte(at.m2, s), byte(at.v2, s), e - s, coef],

@@ -18,7 +18,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { batchNormSimdFor } from "./batch-norm-simd.ts"
 import { kernelRunnerOf } from "./gemm-backend.ts"
-import { type KernelCall, type KernelRunner, piecesPerUnit, ranges } from "./gemm-pool.ts"
+import { type KernelCall, type KernelRunner, ranges, streamParts } from "./gemm-pool.ts"
 import { asWasm, heapF32, type Info, offsetOf, withScratch } from "./wasm-kernel-utils.ts"
 
 export const BN_TRAIN = "RstnBatchNormTrain"
@@ -144,16 +144,15 @@ const simdLoops = (b: ReturnType<typeof asWasm>, runner: KernelRunner): Loops =>
   const f64 = (ptr: number, n: number) => new Float64Array(heapF32(b).buffer, ptr, n)
   const f32 = (ptr: number, n: number) => new Float32Array(heapF32(b).buffer, ptr, n)
   const copy = ([arr, at]: At, c: number) => Float64Array.from(arr.subarray(at, at + c))
-  const parts = piecesPerUnit(1, runner.threads)
   /** A pass over m pixels of c channels split by pixel ranges: `call(first pixel's byte offset, pixels)`. */
   const byPixels = (m: number, c: number, call: (at: number, pixels: number) => Omit<KernelCall, "lane" | "work">) =>
-    runner.run(ranges(m, parts).map(([p0, p1], lane) => ({ ...call(4 * p0 * c, p1 - p0), lane, work: WORK_PER_ELEMENT * (p1 - p0) * c })))
+    runner.run(ranges(m, streamParts(WORK_PER_ELEMENT * m * c, runner.threads, 4)).map(([p0, p1], lane) => ({ ...call(4 * p0 * c, p1 - p0), lane, work: WORK_PER_ELEMENT * (p1 - p0) * c })))
   /**
    * A sum over m pixels split by channel ranges, one lane per thread (a lane reads its channels
    * of every pixel's cache lines): `call(first channel, channels)`.
    */
   const byChannels = (m: number, c: number, call: (k0: number, width: number) => Omit<KernelCall, "lane" | "work">) =>
-    runner.run(ranges(c, runner.threads, 4).map(([k0, k1], lane) => ({ ...call(k0, k1 - k0), lane, work: WORK_PER_ELEMENT * m * (k1 - k0) })))
+    runner.run(ranges(c, streamParts(WORK_PER_ELEMENT * m * c, runner.threads, 1), 4).map(([k0, k1], lane) => ({ ...call(k0, k1 - k0), lane, work: WORK_PER_ELEMENT * m * (k1 - k0) })))
   return {
     moments: (x, m, c) => {
       if (c % 4 !== 0) return moments(x, m, c)

@@ -164,6 +164,20 @@ const work = (c: PoolCall): number => (isKernel(c) ? c.work : c.m * c.n * c.k * 
 export const MIN_POOL_WORK = 1 << 20
 
 /**
+ * Below this much work a memory-bound pass (Adam's update, batch norm's loops: a few operations
+ * per element loaded) stays one lane on the calling thread: it finishes in about the time a
+ * worker takes to wake, which after an XNNPACK operation is about 0.5 ms (see above).
+ */
+export const MIN_STREAM_WORK = 4 * MIN_POOL_WORK
+
+/**
+ * Lanes to split a memory-bound pass of `work` units into: `perThread` per thread of a pool from
+ * MIN_STREAM_WORK up, else one.
+ */
+export const streamParts = (work: number, threads: number, perThread: number): number =>
+  threads <= 1 || work < MIN_STREAM_WORK ? 1 : perThread * threads
+
+/**
  * The calls grouped by lane, each lane's in list order, lanes in decreasing order of work (then
  * lane order): threads take them in this order, so the largest start first and the smallest
  * fill in at the end.
@@ -400,7 +414,10 @@ export const createPool = (simd: GemmSimd, memory: WasmMemory, threads: number, 
   return {
     threads,
     run: (calls) => {
-      if (broken || calls.reduce((s, c) => s + work(c), 0) < MIN_POOL_WORK) return sequential.run(calls)
+      // one lane: nothing to share
+      if (broken || calls.every((c) => c.lane === calls[0]!.lane) || calls.reduce((s, c) => s + work(c), 0) < MIN_POOL_WORK) {
+        return sequential.run(calls)
+      }
       for (const segment of segments(calls)) dispatch(segment)
     }
   }
