@@ -13,8 +13,9 @@
  * element's sequence of multiply-adds as it was, so results are bit-identical on any thread
  * count and whichever thread takes a lane: only which thread computes an element changes.
  * A call may also name another function of the product's module (`KernelCall`: Winograd's tile
- * transforms, winograd-simd.ts), so that the memory-bound passes around the products run on
- * every thread too.
+ * transforms, winograd-simd.ts; Adam's update, adam-simd.ts; batch norm's loops,
+ * batch-norm-simd.ts), so that the memory-bound passes around the products run on every thread
+ * too.
  *
  * Dispatch goes through shared Int32Arrays: the calling thread writes the calls lane by lane,
  * opens the dispatch's claim word and `Atomics.notify`s; then every thread, the calling one
