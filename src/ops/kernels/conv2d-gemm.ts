@@ -20,6 +20,7 @@ import type * as tf from "@tensorflow/tfjs"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
 import type { Gemm } from "./gemm-backend.ts"
 import { type GemmCall, piecesPerUnit, splitCall } from "./gemm-pool.ts"
+import { copyRuns, pixelRuns } from "./copy-runs.ts"
 import { GEMM_ROWS, wholeRowBlocks } from "./gemm-simd.ts"
 import { copyRun, free, heapF32, type Info, offsetOf } from "./wasm-kernel-utils.ts"
 
@@ -106,14 +107,14 @@ export const paddedInput = (
   const x0 = Math.max(0, -left)
   const x1 = Math.min(width, wp - left)
   const x0Off = offsetOf(backend, x)
-  for (let b = 0; b < n; b++) {
-    for (let y = y0; y < y1; y++) {
-      const src = x0Off + ((b * height + y) * width + x0) * inC
-      const dst = p0 + ((b * hp + y + top) * wp + x0 + left) * stride
-      if (stride === inC) copyRun(mem, dst, src, (x1 - x0) * inC)
-      else for (let p = 0; p < x1 - x0; p++) copyRun(mem, dst + p * stride, src + p * inC, inC)
-    }
-  }
+  copyRuns(backend, Array.from({ length: n }, (_, b) => ({
+    dst: p0 + ((b * hp + y0 + top) * wp + x0 + left) * stride,
+    src: x0Off + ((b * height + y0) * width + x0) * inC,
+    outer: Math.max(0, y1 - y0),
+    dstOuter: wp * stride,
+    srcOuter: width * inC,
+    ...pixelRuns(Math.max(0, x1 - x0), inC, stride, inC)
+  })))
   return padded
 }
 
@@ -165,14 +166,14 @@ export const forwardByGemm = (
   gemm.run(calls)
 
   const o0 = offsetOf(backend, out)
-  for (let b = 0; b < n; b++) {
-    for (let y = 0; y < outHeight; y++) {
-      const src = g0 + (b * rows + y * wp) * cols.padded
-      const dst = o0 + (b * outHeight + y) * outWidth * outC
-      if (cols.padded === outC) copyRun(mem, dst, src, outWidth * outC)
-      else for (let xx = 0; xx < outWidth; xx++) copyRun(mem, dst + xx * outC, src + xx * cols.padded, outC)
-    }
-  }
+  copyRuns(backend, Array.from({ length: n }, (_, b) => ({
+    dst: o0 + b * outHeight * outWidth * outC,
+    src: g0 + b * rows * cols.padded,
+    outer: outHeight,
+    dstOuter: outWidth * outC,
+    srcOuter: wp * cols.padded,
+    ...pixelRuns(outWidth, outC, outC, cols.padded)
+  })))
   free(backend, padded, grid, table, weights === filter ? undefined : weights)
   return out
 }
@@ -191,7 +192,7 @@ export const restride = (backend: BackendWasm, src: Info, count: number, rows: n
   const s0 = offsetOf(backend, src)
   const d0 = offsetOf(backend, out)
   mem.fill(0, d0, d0 + rows * to)
-  for (let r = 0; r < count; r++) copyRun(mem, d0 + r * to, s0 + r * from, width)
+  copyRuns(backend, [{ dst: d0, src: s0, outer: count, inner: 1, length: width, dstInner: 0, srcInner: 0, dstOuter: to, srcOuter: from }])
   return out
 }
 
@@ -225,10 +226,9 @@ const pointwise = (backend: BackendWasm, gemm: Gemm, x: Info, filter: Info, info
     taps: offsetOf4(backend, table) * 4, nTaps: 1, chunk: chunkRows(inC), add: 0
   })
   if (!exact) {
-    const mem = heapF32(backend)
     const g0 = offsetOf(backend, grid)
     const o0 = offsetOf(backend, out)
-    for (let p = 0; p < pixels; p++) copyRun(mem, o0 + p * outC, g0 + p * cols.padded, outC)
+    copyRuns(backend, [{ dst: o0, src: g0, outer: pixels, inner: 1, length: outC, dstInner: 0, srcInner: 0, dstOuter: outC, srcOuter: cols.padded }])
   }
   free(backend, table, input === x ? undefined : input, grid === out ? undefined : grid, weights === filter ? undefined : weights)
   return out
@@ -307,14 +307,14 @@ export const filterGradByGemm = (
   const g0 = offsetOf(backend, dyGrid)
   mem.fill(0, g0, g0 + grid * ldb)
   const d0 = offsetOf(backend, dy)
-  for (let b = 0; b < n; b++) {
-    for (let y = 0; y < outHeight; y++) {
-      const src = d0 + (b * outHeight + y) * outWidth * outC
-      const dst = g0 + (b * hp + y) * wp * ldb
-      if (ldb === outC) copyRun(mem, dst, src, outWidth * outC)
-      else for (let xx = 0; xx < outWidth; xx++) copyRun(mem, dst + xx * ldb, src + xx * outC, outC)
-    }
-  }
+  copyRuns(backend, Array.from({ length: n }, (_, b) => ({
+    dst: g0 + b * hp * wp * ldb,
+    src: d0 + b * outHeight * outWidth * outC,
+    outer: outHeight,
+    dstOuter: wp * ldb,
+    srcOuter: outWidth * outC,
+    ...pixelRuns(outWidth, outC, ldb, outC)
+  })))
 
   const p0 = offsetOf(backend, padded)
   const s0 = offsetOf(backend, sums)

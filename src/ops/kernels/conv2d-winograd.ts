@@ -19,6 +19,7 @@
 import type * as tf from "@tensorflow/tfjs"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
 import { chunkRows, columnBlock, offsetOf4, paddedInput, restride, skewed, tapTable } from "./conv2d-gemm.ts"
+import { copyRuns, pixelRuns } from "./copy-runs.ts"
 import type { Gemm } from "./gemm-backend.ts"
 import { type GemmCall, type KernelCall, piecesPerUnit, splitCall } from "./gemm-pool.ts"
 import { wholeRowBlocks } from "./gemm-simd.ts"
@@ -181,21 +182,18 @@ const pixelGrid = (backend: BackendWasm, tensor: Info, tiling: Tiling) => {
   const gw = 2 * tiling.tw
   const exact = height === gh && width === gw && cv === c
   const grid = exact ? tensor : backend.makeOutput([n * gh * gw * cv], "float32")
-  // tensor row (b, y) and the grid's
-  const rowsOf = (f: (tensorRow: number, gridRow: number) => void): void => {
-    for (let b = 0; b < n; b++) for (let y = 0; y < height; y++) f((b * height + y) * width * c, (b * gh + y) * gw * cv)
-  }
   const copy = (toGrid: boolean): void => {
     if (exact) return
-    const mem = heapF32(backend)
     const t0 = offsetOf(backend, tensor)
     const g0 = offsetOf(backend, grid)
-    if (toGrid) mem.fill(0, g0, g0 + n * gh * gw * cv)
-    rowsOf((tr, gr) => {
-      const [dst, src] = toGrid ? [g0 + gr, t0 + tr] : [t0 + tr, g0 + gr]
-      if (cv === c) copyRun(mem, dst, src, width * c)
-      else for (let xx = 0; xx < width; xx++) copyRun(mem, toGrid ? dst + xx * cv : dst + xx * c, toGrid ? src + xx * c : src + xx * cv, c)
-    })
+    if (toGrid) heapF32(backend).fill(0, g0, g0 + n * gh * gw * cv)
+    // image b's rows: the tensor's are width·c apart, the grid's gw·cv
+    const side = (b: number, onGrid: boolean) =>
+      onGrid ? { at: g0 + b * gh * gw * cv, row: gw * cv, pixel: cv } : { at: t0 + b * height * width * c, row: width * c, pixel: c }
+    copyRuns(backend, Array.from({ length: n }, (_, b) => {
+      const [d, s] = [side(b, toGrid), side(b, !toGrid)]
+      return { dst: d.at, src: s.at, outer: height, dstOuter: d.row, srcOuter: s.row, ...pixelRuns(width, c, d.pixel, s.pixel) }
+    }))
   }
   return {
     grid,

@@ -14,7 +14,7 @@
  * count and whichever thread takes a lane: only which thread computes an element changes.
  * A call may also name another function of the product's module (`KernelCall`: Winograd's tile
  * transforms, winograd-simd.ts; Adam's update, adam-simd.ts; batch norm's loops,
- * batch-norm-simd.ts), so that the memory-bound passes around the products run on every thread
+ * batch-norm-simd.ts; strided copies, copy-simd.ts), so that the memory-bound passes around the products run on every thread
  * too.
  *
  * Dispatch goes through shared Int32Arrays: the calling thread writes the calls lane by lane,
@@ -36,6 +36,7 @@ import { GEMM_ROWS, type GemmSimd } from "./gemm-simd.ts"
 import type { WasmMemory } from "./wasm-assembler.ts"
 import type { AdamName } from "./adam-simd.ts"
 import type { BatchNormName } from "./batch-norm-simd.ts"
+import type { CopyName } from "./copy-simd.ts"
 import type { TransformName } from "./winograd-simd.ts"
 
 /** One product call (gemm-simd.ts's arguments, byte offsets and strides) and the lane it runs in. */
@@ -60,8 +61,8 @@ export interface GemmCall {
   readonly add: 0 | 1
 }
 
-/** The module's functions other than the product's: Winograd's transforms, Adam, batch norm's loops. */
-export type KernelName = TransformName | AdamName | BatchNormName
+/** The module's functions other than the product's: Winograd's transforms, Adam, batch norm's loops, strided copies. */
+export type KernelName = TransformName | AdamName | BatchNormName | CopyName
 
 /**
  * A call of one of the module's other functions (winograd-simd.ts's transforms, adam-simd.ts,
@@ -81,7 +82,7 @@ export type PoolCall = GemmCall | KernelCall
 /** The module's functions by command number (a command's first word). */
 const FUNCTIONS: ReadonlyArray<"gemm4" | "gemm8" | KernelName> = [
   "gemm4", "gemm8", "winogradInput", "winogradOutput", "winogradGradient", "winogradFilter", "winogradFilterGradient",
-  "adam", "adamDecay", "bnStats", "bnAffine", "bnGradSums", "bnGradDx"
+  "adam", "adamDecay", "bnStats", "bnAffine", "bnGradSums", "bnGradDx", "copyRuns"
 ]
 
 const isKernel = (c: PoolCall): c is KernelCall => "fn" in c

@@ -26,6 +26,7 @@
 import { setFlagsFromString } from "node:v8"
 import { adamFunctions, type AdamSimd } from "./adam-simd.ts"
 import { batchNormFunctions, type BatchNormSimd } from "./batch-norm-simd.ts"
+import { copyFunctions, type CopySimd } from "./copy-simd.ts"
 import { type TransformFn, winogradFunctions } from "./winograd-simd.ts"
 import { I32, instantiateOn, op, V128, type WasmFunction, type WasmMemory } from "./wasm-assembler.ts"
 
@@ -116,10 +117,10 @@ type GemmFn = (
   add: 0 | 1
 ) => void
 /**
- * The product, Winograd's transforms, and Adam's and batch norm's loops (adam-simd.ts,
- * batch-norm-simd.ts): everything the pool's workers run.
+ * The product, Winograd's transforms, Adam's and batch norm's loops (adam-simd.ts,
+ * batch-norm-simd.ts) and strided copies (copy-simd.ts): everything the pool's workers run.
  */
-export interface GemmSimd extends AdamSimd, BatchNormSimd {
+export interface GemmSimd extends AdamSimd, BatchNormSimd, CopySimd {
   readonly gemm8: GemmFn
   readonly gemm4: GemmFn
   // Winograd's tile transforms (winograd-simd.ts), in this module so that the pool's workers have them
@@ -140,5 +141,5 @@ const cache = new WeakMap<WasmMemory, GemmSimd | null>()
  */
 export const gemmSimdFor = (memory: WasmMemory): GemmSimd | null => {
   setFlagsFromString("--experimental-wasm-relaxed-simd")
-  return instantiateOn(cache, memory, () => [gemm(2), gemm(1), ...winogradFunctions, ...adamFunctions, ...batchNormFunctions], (exports, module) => ({ ...(exports as Omit<GemmSimd, "module">), module }))
+  return instantiateOn(cache, memory, () => [gemm(2), gemm(1), ...winogradFunctions, ...adamFunctions, ...batchNormFunctions, ...copyFunctions], (exports, module) => ({ ...(exports as Omit<GemmSimd, "module">), module }))
 }

@@ -24,7 +24,10 @@ export const op = {
   i32Eqz: [0x45],
   i32GeU: [0x4f],
   i32LtU: [0x49],
+  i32And: [0x71],
   select: [0x1b],
+  /** memory.copy of memory 0 (dst, src, bytes on the stack). */
+  memoryCopy: [0xfc, 0x0a, 0x00, 0x00],
   selectV128: [0x1c, 0x01, 0x7b],
   block: [0x02, 0x40],
   loop: [0x03, 0x40],
