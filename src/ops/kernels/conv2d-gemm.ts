@@ -20,7 +20,7 @@ import type * as tf from "@tensorflow/tfjs"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
 import type { Gemm } from "./gemm-backend.ts"
 import { type GemmCall, piecesPerUnit, splitCall } from "./gemm-pool.ts"
-import { copyRuns, pixelRuns } from "./copy-runs.ts"
+import { copyRuns, rowOfPixels } from "./copy-runs.ts"
 import { GEMM_ROWS, wholeRowBlocks } from "./gemm-simd.ts"
 import { copyRun, free, heapF32, type Info, offsetOf } from "./wasm-kernel-utils.ts"
 
@@ -113,7 +113,7 @@ export const paddedInput = (
     outer: Math.max(0, y1 - y0),
     dstOuter: wp * stride,
     srcOuter: width * inC,
-    ...pixelRuns(Math.max(0, x1 - x0), inC, stride, inC)
+    ...rowOfPixels(Math.max(0, x1 - x0), inC, stride, inC)
   })))
   return padded
 }
@@ -172,7 +172,7 @@ export const forwardByGemm = (
     outer: outHeight,
     dstOuter: outWidth * outC,
     srcOuter: wp * cols.padded,
-    ...pixelRuns(outWidth, outC, outC, cols.padded)
+    ...rowOfPixels(outWidth, outC, outC, cols.padded)
   })))
   free(backend, padded, grid, table, weights === filter ? undefined : weights)
   return out
@@ -313,7 +313,7 @@ export const filterGradByGemm = (
     outer: outHeight,
     dstOuter: wp * ldb,
     srcOuter: outWidth * outC,
-    ...pixelRuns(outWidth, outC, ldb, outC)
+    ...rowOfPixels(outWidth, outC, ldb, outC)
   })))
 
   const p0 = offsetOf(backend, padded)

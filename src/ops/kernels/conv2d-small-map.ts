@@ -16,12 +16,13 @@
 import type * as tf from "@tensorflow/tfjs"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
 import { columnBlock, offsetOf4, skewed, tapTable } from "./conv2d-gemm.ts"
+import { copyRuns, rowOfPixels, type Runs } from "./copy-runs.ts"
 import { blockSimdFor } from "./block-simd.ts"
 import type { Gemm } from "./gemm-backend.ts"
 import { type GemmCall, piecesPerUnit, splitCall } from "./gemm-pool.ts"
 import { GEMM_ROWS, wholeRowBlocks } from "./gemm-simd.ts"
 import { backendSimd } from "./wasm-assembler.ts"
-import { copyRun, free, heapF32, type Info, offsetOf, releaseView, run, transpose, view, zeros } from "./wasm-kernel-utils.ts"
+import { free, heapF32, type Info, offsetOf, releaseView, run, transpose, view, zeros } from "./wasm-kernel-utils.ts"
 
 /** One tap and the rectangle of output pixels it connects to the input. */
 interface Tap {
@@ -139,20 +140,19 @@ const walk = (
   }
 }
 
-/** The pixels of `runs` (runs of `width` from flat pixel indices), gathered as rows `stride` floats apart at `a0`. */
-const gatherRows = (
-  mem: Float32Array,
-  a0: number,
-  f0: number,
-  runs: ReadonlyArray<number>,
-  width: number,
-  channels: number,
-  stride: number
-): void => {
-  for (let r = 0; r < runs.length; r++) {
-    for (let p = 0; p < width; p++) copyRun(mem, a0 + (r * width + p) * stride, f0 + (runs[r]! + p) * channels, channels)
-  }
-}
+/**
+ * The copies that gather the pixels of `runs` (runs of `width` from flat pixel indices) as rows
+ * `stride` floats apart at `a0` (for copyRuns, which runs them on the product's pool).
+ */
+const gatherRows = (a0: number, f0: number, runs: ReadonlyArray<number>, width: number, channels: number, stride: number): Runs[] =>
+  runs.map((start, r) => ({
+    dst: a0 + r * width * stride,
+    src: f0 + start * channels,
+    outer: 1,
+    dstOuter: 0,
+    srcOuter: 0,
+    ...rowOfPixels(width, channels, stride, channels)
+  }))
 
 /**
  * Tap `t`'s pixel pairs as runs of `ws` consecutive pixels: the first pixel of each run on the
@@ -215,12 +215,13 @@ const walkByGemm = (
   const b0 = blocks === undefined ? -1 : offsetOf(backend, blocks)
   const parts = piecesPerUnit(stacked.length, gemm.threads)
   const calls: GemmCall[] = []
+  const copies: Runs[] = []
   stacked.forEach(({ tap: t, runs, count, at }, n) => {
     const ws = t.ow1 - t.ow0
-    gatherRows(mem, a0 + at * lda, f0, forward ? runs.in : runs.out, ws, fromC, lda)
+    copies.push(...gatherRows(a0 + at * lda, f0, forward ? runs.in : runs.out, ws, fromC, lda))
     const w = w0 + (t.i * info.filterWidth + t.j) * fromC * toC
     const b = skew ? b0 + n * fromC * ldc : w
-    if (skew) for (let k = 0; k < fromC; k++) copyRun(mem, b + k * ldc, w + k * toC, toC)
+    if (skew) copies.push({ dst: b, src: w, outer: fromC, inner: 1, length: toC, dstInner: 0, srcInner: 0, dstOuter: ldc, srcOuter: toC })
     const call: GemmCall = {
       lane: 0, width: columnBlock(toC).width,
       a: (a0 + at * lda) * 4, b: b * 4, c: (c0 + at * ldc) * 4,
@@ -230,6 +231,7 @@ const walkByGemm = (
     }
     calls.push(...splitCall(call, parts, n * parts))
   })
+  copyRuns(backend, copies)
   gemm.run(calls)
   for (const { tap: t, runs, count, at } of stacked) {
     const ws = t.ow1 - t.ow0
@@ -308,15 +310,14 @@ export const filterGradByTaps = (
   const xs = backend.makeOutput([rows, inC], "float32")
   const ds = backend.makeOutput([rows, ldd], "float32")
   const table = tapTable(backend, [[0, 0]])
-  const mem = heapF32(backend)
   const [x0, d0, xs0, ds0, w0] = [x, dy, xs, ds, dw].map((i) => offsetOf(backend, i)) as [number, number, number, number, number]
   // one dispatch: lanes per tap, each writing its own block of dW
   const parts = piecesPerUnit(stacked.length, gemm.threads)
   const calls: GemmCall[] = []
+  const copies: Runs[] = []
   stacked.forEach(({ tap: t, runs, count, at }, n) => {
     const ws = t.ow1 - t.ow0
-    gatherRows(mem, xs0 + at * inC, x0, runs.in, ws, inC, inC)
-    gatherRows(mem, ds0 + at * ldd, d0, runs.out, ws, outC, ldd)
+    copies.push(...gatherRows(xs0 + at * inC, x0, runs.in, ws, inC, inC), ...gatherRows(ds0 + at * ldd, d0, runs.out, ws, outC, ldd))
     const call: GemmCall = {
       lane: 0, width: columnBlock(outC).width,
       a: (xs0 + at * inC) * 4, b: (ds0 + at * ldd) * 4, c: (w0 + (t.i * kw + t.j) * inC * outC) * 4,
@@ -326,6 +327,7 @@ export const filterGradByTaps = (
     }
     calls.push(...splitCall(call, parts, n * parts))
   })
+  copyRuns(backend, copies)
   gemm.run(calls)
   free(backend, xs, ds, table)
   return dw

@@ -19,7 +19,7 @@
 import type * as tf from "@tensorflow/tfjs"
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
 import { chunkRows, columnBlock, offsetOf4, paddedInput, restride, skewed, tapTable } from "./conv2d-gemm.ts"
-import { copyRuns, pixelRuns } from "./copy-runs.ts"
+import { copyRuns, rowOfPixels } from "./copy-runs.ts"
 import type { Gemm } from "./gemm-backend.ts"
 import { type GemmCall, type KernelCall, piecesPerUnit, splitCall } from "./gemm-pool.ts"
 import { wholeRowBlocks } from "./gemm-simd.ts"
@@ -192,7 +192,7 @@ const pixelGrid = (backend: BackendWasm, tensor: Info, tiling: Tiling) => {
       onGrid ? { at: g0 + b * gh * gw * cv, row: gw * cv, pixel: cv } : { at: t0 + b * height * width * c, row: width * c, pixel: c }
     copyRuns(backend, Array.from({ length: n }, (_, b) => {
       const [d, s] = [side(b, toGrid), side(b, !toGrid)]
-      return { dst: d.at, src: s.at, outer: height, dstOuter: d.row, srcOuter: s.row, ...pixelRuns(width, c, d.pixel, s.pixel) }
+      return { dst: d.at, src: s.at, outer: height, dstOuter: d.row, srcOuter: s.row, ...rowOfPixels(width, c, d.pixel, s.pixel) }
     }))
   }
   return {

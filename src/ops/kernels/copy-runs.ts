@@ -28,7 +28,7 @@ export interface Runs {
  * A row of `pixels` pixels of `channels` floats, `dstStride` and `srcStride` floats apart, as
  * copy runs: one run when both sides are contiguous, else one per pixel.
  */
-export const pixelRuns = (pixels: number, channels: number, dstStride: number, srcStride: number): Pick<Runs, "inner" | "length" | "dstInner" | "srcInner"> =>
+export const rowOfPixels = (pixels: number, channels: number, dstStride: number, srcStride: number): Pick<Runs, "inner" | "length" | "dstInner" | "srcInner"> =>
   dstStride === channels && srcStride === channels
     ? { inner: 1, length: pixels * channels, dstInner: 0, srcInner: 0 }
     : { inner: pixels, length: channels, dstInner: dstStride, srcInner: srcStride }

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
-import { copyRuns, pixelRuns, type Runs } from "../../../src/ops/kernels/copy-runs.ts"
+import { copyRuns, rowOfPixels, type Runs } from "../../../src/ops/kernels/copy-runs.ts"
 import { copySimdFor } from "../../../src/ops/kernels/copy-simd.ts"
 import { asWasm, heapF32, offsetOf } from "../../../src/ops/kernels/wasm-kernel-utils.ts"
 import { setUpBackends, values } from "./compare.ts"
@@ -21,10 +21,10 @@ const expected = (src: Float32Array, dst: Float32Array, r: Omit<Runs, "dst" | "s
 describe("strided block copies", () => {
   // pixels of 16 channels into a 20-channel grid, 3 channels (no whole vector), 21 (a vector tail), contiguous rows
   it.each([
-    { outer: 5, dstOuter: 7 * 20, srcOuter: 6 * 16, ...pixelRuns(6, 16, 20, 16) },
-    { outer: 4, dstOuter: 40, srcOuter: 9, ...pixelRuns(3, 3, 8, 3) },
-    { outer: 3, dstOuter: 50, srcOuter: 21, ...pixelRuns(1, 21, 21, 21) },
-    { outer: 2, dstOuter: 130, srcOuter: 120, ...pixelRuns(5, 24, 24, 24) }
+    { outer: 5, dstOuter: 7 * 20, srcOuter: 6 * 16, ...rowOfPixels(6, 16, 20, 16) },
+    { outer: 4, dstOuter: 40, srcOuter: 9, ...rowOfPixels(3, 3, 8, 3) },
+    { outer: 3, dstOuter: 50, srcOuter: 21, ...rowOfPixels(1, 21, 21, 21) },
+    { outer: 2, dstOuter: 130, srcOuter: 120, ...rowOfPixels(5, 24, 24, 24) }
   ])("copy every run on the wasm heap, and nothing else (%j)", async (r) => {
     await tf.setBackend("wasm")
     const backend = asWasm(tf.backend())
