@@ -133,6 +133,9 @@ const jsLoops: Loops = { moments, normalise, gradient }
  */
 const WORK_PER_ELEMENT = 4
 
+/** Bytes per cache line (x64 and arm64). */
+const CACHE_LINE = 64
+
 /**
  * The loops in WebAssembly SIMD (batch-norm-simd.ts) for channel counts that are multiples of 4,
  * JavaScript otherwise, as calls for `runner` (the product's pool, or the calling thread).
@@ -148,26 +151,52 @@ const simdLoops = (b: ReturnType<typeof asWasm>, runner: KernelRunner): Loops =>
   const byPixels = (m: number, c: number, call: (at: number, pixels: number) => Omit<KernelCall, "lane" | "work">) =>
     runner.run(ranges(m, streamParts(WORK_PER_ELEMENT * m * c, runner.threads, 4)).map(([p0, p1], lane) => ({ ...call(4 * p0 * c, p1 - p0), lane, work: WORK_PER_ELEMENT * (p1 - p0) * c })))
   /**
-   * A sum over m pixels split by channel ranges, one lane per thread (a lane reads its channels
-   * of every pixel's cache lines): `call(first channel, channels)`.
+   * Per-channel float64 sums and second sums over m pixels, split by channel ranges, one lane per
+   * thread (a lane reads its channels of every pixel's cache lines). Each lane accumulates in
+   * cache lines of its own: two threads storing to one line at every pixel would stall each other.
+   * `inputs` writes `bytes` of the pass's inputs at the scratch block's start (8-byte aligned);
+   * `call(first channel, channels, sums' and second sums' byte offsets, the inputs' offset)`.
    */
-  const byChannels = (m: number, c: number, call: (k0: number, width: number) => Omit<KernelCall, "lane" | "work">) =>
-    runner.run(ranges(c, streamParts(WORK_PER_ELEMENT * m * c, runner.threads, 1), 4).map(([k0, k1], lane) => ({ ...call(k0, k1 - k0), lane, work: WORK_PER_ELEMENT * m * (k1 - k0) })))
+  const channelSums = (
+    m: number,
+    c: number,
+    bytes: number,
+    inputs: (ptr: number) => void,
+    call: (k0: number, width: number, sums: number, second: number, ptr: number) => Omit<KernelCall, "lane" | "work">
+  ): { readonly sums: Float64Array; readonly second: Float64Array } => {
+    const lanes = ranges(c, streamParts(WORK_PER_ELEMENT * m * c, runner.threads, 1), 4)
+    const line = (n: number) => Math.ceil(n / CACHE_LINE) * CACHE_LINE
+    return withScratch(b, line(bytes) + CACHE_LINE + lanes.reduce((s, [k0, k1]) => s + 2 * line(8 * (k1 - k0)), 0), (ptr) => {
+      inputs(ptr)
+      let at = line(ptr + bytes)
+      const blocks = lanes.map(([k0, k1]) => {
+        const block = { k0, k1, sums: at, second: at + line(8 * (k1 - k0)) }
+        at = block.second + line(8 * (k1 - k0))
+        f64(block.sums, k1 - k0).fill(0)
+        f64(block.second, k1 - k0).fill(0)
+        return block
+      })
+      runner.run(blocks.map((l, lane) => ({ ...call(l.k0, l.k1 - l.k0, l.sums, l.second, ptr), lane, work: WORK_PER_ELEMENT * m * (l.k1 - l.k0) })))
+      const sums = new Float64Array(c)
+      const second = new Float64Array(c)
+      for (const l of blocks) {
+        sums.set(f64(l.sums, l.k1 - l.k0), l.k0)
+        second.set(f64(l.second, l.k1 - l.k0), l.k0)
+      }
+      return { sums, second }
+    })
+  }
   return {
     moments: (x, m, c) => {
       if (c % 4 !== 0) return moments(x, m, c)
-      return withScratch(b, 16 * c, (acc) => {
-        f64(acc, 2 * c).fill(0)
-        byChannels(m, c, (k0, w) => ({ fn: "bnStats", args: [4 * (x[1] + k0), m, 4 * c, 4 * w, acc + 8 * k0, acc + 8 * (c + k0)] }))
-        const sums = f64(acc, 2 * c)
-        const mean = new Float64Array(c)
-        const variance = new Float64Array(c)
-        for (let k = 0; k < c; k++) {
-          mean[k] = sums[k]! / m
-          variance[k] = Math.max(0, sums[c + k]! / m - mean[k]! * mean[k]!)
-        }
-        return { mean, variance }
-      })
+      const { sums, second } = channelSums(m, c, 0, () => {}, (k0, w, acc, acc2) => ({ fn: "bnStats", args: [4 * (x[1] + k0), m, 4 * c, 4 * w, acc, acc2] }))
+      const mean = new Float64Array(c)
+      const variance = new Float64Array(c)
+      for (let k = 0; k < c; k++) {
+        mean[k] = sums[k]! / m
+        variance[k] = Math.max(0, second[k]! / m - mean[k]! * mean[k]!)
+      }
+      return { mean, variance }
     },
     normalise: (x, y, m, c, mean, inv, g, sh) => {
       if (c % 4 !== 0) return normalise(x, y, m, c, mean, inv, g, sh)
@@ -187,20 +216,16 @@ const simdLoops = (b: ReturnType<typeof asWasm>, runner: KernelRunner): Loops =>
       const mean = copy(mu, c)
       const inv = copy(iv, c)
       const scale = copy(g, c)
-      withScratch(b, 40 * c, (ptr) => {
-        const acc = ptr + 8 * c
-        const coef = ptr + 24 * c
-        f64(ptr, c).set(mean)
-        f64(acc, 2 * c).fill(0)
-        byChannels(m, c, (k0, w) => ({
-          fn: "bnGradSums",
-          args: [4 * (dy[1] + k0), 4 * (x[1] + k0), m, 4 * c, 4 * w, ptr + 8 * k0, acc + 8 * k0, acc + 8 * (c + k0)]
-        }))
-        const sums = f64(acc, 2 * c)
+      // Σ dy and Σ dy·(x - μ), the means read from the scratch block
+      const { sums, second } = channelSums(m, c, 8 * c, (ptr) => f64(ptr, c).set(mean), (k0, w, acc, acc2, ptr) => ({
+        fn: "bnGradSums",
+        args: [4 * (dy[1] + k0), 4 * (x[1] + k0), m, 4 * c, 4 * w, ptr + 8 * k0, acc, acc2]
+      }))
+      withScratch(b, 16 * c, (coef) => {
         const co = f32(coef, 4 * c)
         const heap = heapF32(b)
         for (let k = 0; k < c; k++) {
-          const dgamma = sums[c + k]! * inv[k]!
+          const dgamma = second[k]! * inv[k]!
           co[k] = scale[k]! * inv[k]! // γ/σ
           co[c + k] = sums[k]! / m // dβ/M
           co[2 * c + k] = mean[k]!
