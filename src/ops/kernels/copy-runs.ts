@@ -1,6 +1,7 @@
 /**
- * Strided block copies on the wasm heap (copy-simd.ts), split by outer rows over the product's
- * pool where the backend has it (gemm-pool.ts), else JavaScript's `copyRun` loops.
+ * Strided block copies on the wasm heap (copy-simd.ts) on the product's pool where the backend
+ * has it (gemm-pool.ts): each block (an image, usually) a lane, and blocks split further by outer
+ * rows from MIN_STREAM_WORK; else JavaScript's `copyRun` loops.
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
 import { copySimdFor } from "./copy-simd.ts"
