@@ -30,13 +30,13 @@ const scale = Number(process.env.BENCH_SCALE ?? "0.25")
 const reps = Number(process.env.BENCH_REPS ?? "3")
 const workerCounts = (process.env.BENCH_WORKERS ?? "1,2").split(",").map(Number)
 
-// The demo's phases, scaled: S 300, I 300, J 800 iterations with its learning-rate step at 400.
+// The demo's phases, scaled: S 200, I 600, J 800 iterations with its learning-rate step every 200.
 const iterations = (n: number) => Math.max(1, Math.round(n * scale))
 const shorten = [
-  `training.phases[0].iterations=${iterations(300)}`,
-  `training.phases[1].iterations=${iterations(300)}`,
+  `training.phases[0].iterations=${iterations(200)}`,
+  `training.phases[1].iterations=${iterations(600)}`,
   `training.phases[2].iterations=${iterations(800)}`,
-  `training.phases[2].schedule.every=${iterations(400)}`
+  `training.phases[2].schedule.every=${iterations(200)}`
 ].flatMap((s) => ["--set", s])
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "rstn-bench-parallel-"))
