@@ -6,9 +6,11 @@ import {
   type GemmRunner,
   MIN_POOL_WORK,
   laneQueue,
+  MIN_STREAM_WORK,
   piecesPerUnit,
   ranges,
   sequentialRunner,
+  streamParts,
   splitCall
 } from "../../../src/ops/kernels/gemm-pool.ts"
 import { GEMM_ROWS, gemmSimdFor, type GemmSimd } from "../../../src/ops/kernels/gemm-simd.ts"
@@ -68,6 +70,12 @@ describe("splitting calls into lanes", () => {
     expect(ranges(16, 2, 4)).toEqual([[0, 8], [8, 16]])
     expect(ranges(16, 8, 4)).toEqual([[0, 4], [4, 8], [8, 12], [12, 16]]) // no more parts than aligned blocks
     expect(ranges(3, 4)).toEqual([[0, 1], [1, 2], [2, 3]])
+  })
+
+  it("splits memory-bound passes (Adam, batch norm, copies) over the threads only from MIN_STREAM_WORK", () => {
+    expect(streamParts(MIN_STREAM_WORK - 1, 2, 4)).toBe(1)
+    expect(streamParts(MIN_STREAM_WORK, 2, 4)).toBe(8)
+    expect(streamParts(100 * MIN_STREAM_WORK, 1, 4)).toBe(1)
   })
 
   it("queues the lanes largest first, each lane's calls in their order", () => {
