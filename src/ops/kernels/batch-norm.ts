@@ -109,8 +109,12 @@ const gradient = (
   }
 }
 
-const inverseStd = (variance: ArrayLike<number>, epsilon: number): Float64Array =>
-  Float64Array.from(variance, (v) => 1 / Math.sqrt(v + epsilon))
+// a loop, not Float64Array.from's mapping iterator: inference calls it per layer and batch, tens of thousands of times a run
+const inverseStd = (variance: ArrayLike<number>, epsilon: number): Float64Array => {
+  const inv = new Float64Array(variance.length)
+  for (let i = 0; i < inv.length; i++) inv[i] = 1 / Math.sqrt(variance[i]! + epsilon)
+  return inv
+}
 
 const geometry = (x: Info): { m: number; c: number } => {
   if (x.dtype !== "float32" || x.shape.length < 1) throw new Error("batch norm: x must be a float32 tensor with channels last")

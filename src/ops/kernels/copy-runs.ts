@@ -1,7 +1,7 @@
 /**
  * Strided block copies on the wasm heap (copy-simd.ts) on the product's pool where the backend
- * has it (gemm-pool.ts): each block (an image, usually) a lane, and blocks split further by outer
- * rows from MIN_STREAM_WORK; else JavaScript's `copyRun` loops.
+ * has it (gemm-pool.ts): from MIN_STREAM_WORK each block (an image, usually) a lane or more,
+ * split by outer rows; below it one lane on the calling thread; else JavaScript's `copyRun` loops.
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm"
 import { copySimdFor } from "./copy-simd.ts"
@@ -50,18 +50,21 @@ export const copyRuns = (backend: BackendWasm, blocks: ReadonlyArray<Runs>): voi
     return
   }
   const total = blocks.reduce((s, r) => s + r.outer * r.inner * r.length, 0)
-  const perBlock = Math.ceil(streamParts(WORK_PER_ELEMENT * total, runner.threads, 4) / Math.max(1, blocks.length))
+  const parts = streamParts(WORK_PER_ELEMENT * total, runner.threads, 4)
+  const perBlock = Math.ceil(parts / Math.max(1, blocks.length))
   const calls: KernelCall[] = []
-  for (const r of blocks) {
-    for (const [o0, o1] of ranges(r.outer, perBlock)) {
-      if (o1 === o0 || r.inner === 0 || r.length === 0) continue
-      calls.push({
-        lane: calls.length,
-        fn: "copyRuns",
-        args: [4 * (r.dst + o0 * r.dstOuter), 4 * (r.src + o0 * r.srcOuter), o1 - o0, r.inner, 4 * r.length, 4 * r.dstInner, 4 * r.srcInner, 4 * r.dstOuter, 4 * r.srcOuter],
-        work: WORK_PER_ELEMENT * (o1 - o0) * r.inner * r.length
-      })
-    }
+  const call = (r: Runs, o0: number, o1: number, lane: number): void => {
+    if (o1 === o0 || r.inner === 0 || r.length === 0) return
+    calls.push({
+      lane,
+      fn: "copyRuns",
+      args: [4 * (r.dst + o0 * r.dstOuter), 4 * (r.src + o0 * r.srcOuter), o1 - o0, r.inner, 4 * r.length, 4 * r.dstInner, 4 * r.srcInner, 4 * r.dstOuter, 4 * r.srcOuter],
+      work: WORK_PER_ELEMENT * (o1 - o0) * r.inner * r.length
+    })
   }
+  // Below MIN_STREAM_WORK, one lane on the calling thread: a lane per image woke the pool for
+  // copies that took less than the wake-up (the coarse-to-fine test's small crops).
+  if (parts === 1) for (const r of blocks) call(r, 0, r.outer, 0)
+  else for (const r of blocks) for (const [o0, o1] of ranges(r.outer, perBlock)) call(r, o0, o1, calls.length)
   runner.run(calls)
 }

@@ -8,7 +8,8 @@
  *
  * copyRuns(dst, src, outer, inner, bytes, dstInner, srcInner, dstOuter, srcOuter), all in bytes:
  *   for o < outer, i < inner: copy `bytes` from src + o·srcOuter + i·srcInner to dst + o·dstOuter + i·dstInner
- * sixteen bytes at a time, the last bytes mod 16 with memory.copy. Runs must not overlap.
+ * sixteen bytes at a time, the last bytes mod 16 four at a time (bytes must be a multiple of 4,
+ * as floats are). Runs must not overlap.
  */
 import { I32, instantiateOn, op, V128, type WasmFunction, type WasmMemory } from "./wasm-assembler.ts"
 
@@ -39,8 +40,12 @@ const copyRuns: WasmFunction = {
     ...get(D), ...get(K), ...op.i32Add, ...get(S), ...get(K), ...op.i32Add, ...op.v128Load, ...op.v128Store,
     ...get(K), ...i32Const(16), ...op.i32Add, ...set(K),
     ...op.br(0), ...op.end, ...op.end,
-    // the tail: memory.copy(d + vec, s + vec, bytes - vec)
-    ...get(D), ...get(VEC), ...op.i32Add, ...get(S), ...get(VEC), ...op.i32Add, ...get(BYTES), ...get(VEC), ...op.i32Sub, ...op.memoryCopy,
+    // the tail, a float at a time (memory.copy here cost a call per run: a pixel's few channels)
+    ...op.block, ...op.loop,
+    ...get(K), ...get(BYTES), ...op.i32GeU, ...op.brIf(1),
+    ...get(D), ...get(K), ...op.i32Add, ...get(S), ...get(K), ...op.i32Add, ...op.i32LoadAt(0), ...op.i32StoreAt(0),
+    ...get(K), ...i32Const(4), ...op.i32Add, ...set(K),
+    ...op.br(0), ...op.end, ...op.end,
     ...get(I), ...i32Const(1), ...op.i32Add, ...set(I),
     ...op.br(0), ...op.end, ...op.end,
     ...get(O), ...i32Const(1), ...op.i32Add, ...set(O),

@@ -135,11 +135,23 @@ export interface GemmSimd extends AdamSimd, BatchNormSimd, CopySimd {
 
 const cache = new WeakMap<WasmMemory, GemmSimd | null>()
 
+let relaxedSimd = false
+/**
+ * Turns on V8's relaxed-SIMD flag, once: every kernel that runs on the product's module looks it
+ * up here, and setting a V8 flag costs tens of microseconds (a second of a predict run's 20 when
+ * it was set on every lookup).
+ */
+const relaxedSimdOn = (): void => {
+  if (relaxedSimd) return
+  setFlagsFromString("--experimental-wasm-relaxed-simd")
+  relaxedSimd = true
+}
+
 /**
  * The product bound to `memory`, or null where the engine cannot compile relaxed SIMD (then the
  * callers keep XNNPACK's kernels). Turns on V8's relaxed-SIMD flag first.
  */
 export const gemmSimdFor = (memory: WasmMemory): GemmSimd | null => {
-  setFlagsFromString("--experimental-wasm-relaxed-simd")
+  relaxedSimdOn()
   return instantiateOn(cache, memory, () => [gemm(2), gemm(1), ...winogradFunctions, ...adamFunctions, ...batchNormFunctions, ...copyFunctions], (exports, module) => ({ ...(exports as Omit<GemmSimd, "module">), module }))
 }

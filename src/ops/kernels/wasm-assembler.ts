@@ -26,8 +26,6 @@ export const op = {
   i32LtU: [0x49],
   i32And: [0x71],
   select: [0x1b],
-  /** memory.copy of memory 0 (dst, src, bytes on the stack). */
-  memoryCopy: [0xfc, 0x0a, 0x00, 0x00],
   selectV128: [0x1c, 0x01, 0x7b],
   block: [0x02, 0x40],
   loop: [0x03, 0x40],
@@ -59,6 +57,7 @@ export const op = {
   f64x2Mul: [0xfd, 0xf2, 0x01],
   // with a byte offset in the memory argument (alignment hint 4 bytes)
   i32LoadAt: (offset: number) => [0x28, 0x02, ...uleb(offset)],
+  i32StoreAt: (offset: number) => [0x36, 0x02, ...uleb(offset)],
   v128LoadAt: (offset: number) => [0xfd, 0x00, 0x02, ...uleb(offset)],
   v128StoreAt: (offset: number) => [0xfd, 0x0b, 0x02, ...uleb(offset)],
   v128Load32Splat: [0xfd, 0x09, 0x02, 0x00],
