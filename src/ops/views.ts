@@ -222,7 +222,16 @@ export const createAccumulator = (
  * place of a missing neighbour is dropped, as the reference release does (coarse_testing.py
  * adds `out[1:3]` for the first sample and `out[0:2]` for the last).
  */
-export const accumulateStacks = (acc: StackAccumulator, batch: Float32Array, slices: ReadonlyArray<number>): void => {
+export const accumulateStacks = (
+  acc: StackAccumulator,
+  batch: Float32Array,
+  slices: ReadonlyArray<number>,
+  /**
+   * The rectangle of each sample outside which the batch holds exact zeros (a fine round's crop
+   * box): only its pixels are added, which leaves the sums the same and skips most of a slice.
+   */
+  within?: { readonly top: number; readonly left: number; readonly height: number; readonly width: number }
+): void => {
   const { shape, view, thickness, sum, counts } = acc
   const n = sliceCount(shape, view)
   checkSlices(slices, n, view)
@@ -234,12 +243,16 @@ export const accumulateStacks = (acc: StackAccumulator, batch: Float32Array, sli
   }
   const st = stridesOf(shape, view)
   const hInner = st.h <= st.w
-  const inner = hInner ? H : W
-  const outer = hInner ? W : H
   const dstInner = hInner ? st.h : st.w
   const dstOuter = hInner ? st.w : st.h
   const srcInner = hInner ? W * C : C
   const srcOuter = hInner ? C : W * C
+  // the rows (h) and columns (w) to add, as ranges of the inner and outer loops
+  const [h0, h1] = within === undefined ? [0, H] : [within.top, within.top + within.height]
+  const [x0, x1] = within === undefined ? [0, W] : [within.left, within.left + within.width]
+  if (h0 < 0 || x0 < 0 || h1 > H || x1 > W) throw new RangeError(`accumulateStacks: a box ${h0}..${h1} x ${x0}..${x1} outside ${H}x${W}`)
+  const [k0, k1] = hInner ? [h0, h1] : [x0, x1]
+  const [o0, o1] = hInner ? [x0, x1] : [h0, h1]
   for (let b = 0; b < slices.length; b++) {
     const i = slices[b]!
     const base = b * sampleSize
@@ -255,17 +268,17 @@ export const accumulateStacks = (acc: StackAccumulator, batch: Float32Array, sli
       counts[channelSlice(i, 1, thickness, n)] += w1
       counts[channelSlice(i, 2, thickness, n)] += w2
     }
-    for (let o = 0; o < outer; o++) {
-      let dst = o * dstOuter
-      let src = base + o * srcOuter
+    for (let o = o0; o < o1; o++) {
+      let dst = o * dstOuter + k0 * dstInner
+      let src = base + o * srcOuter + k0 * srcInner
       if (C === 1) {
-        for (let k = 0; k < inner; k++) {
+        for (let k = k0; k < k1; k++) {
           sum[off0 + dst] += batch[src]!
           dst += dstInner
           src += srcInner
         }
       } else {
-        for (let k = 0; k < inner; k++) {
+        for (let k = k0; k < k1; k++) {
           // Skipped rather than weighted by 0, so a NaN in a dropped channel cannot leak in.
           if (w0) sum[off0 + dst] += batch[src]!
           if (w1) sum[off1 + dst] += batch[src + 1]!

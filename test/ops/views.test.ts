@@ -85,6 +85,28 @@ describe("accumulating stacks back into a volume", () => {
     }
   })
 
+  it("adds only a box's pixels when told the batch is zero outside it, with the same sums (a fine round's crop)", () => {
+    const vol = indexVolume(shape)
+    for (const view of VIEWS) {
+      const [H, W] = sliceShape(shape, view)
+      const box = { top: 1, left: 2, height: H - 2, width: W - 3 }
+      const samples = [0, 2]
+      // the batch zeroed outside the box, as uncrop's OUTSIDE_LOGIT gives after the sigmoid
+      const batch = extractStacks(vol, view, samples, { thickness: 3 })
+      for (let i = 0; i < batch.length; i++) {
+        const y = Math.floor(i / (W * 3)) % H
+        const x = Math.floor(i / 3) % W
+        if (y < box.top || y >= box.top + box.height || x < box.left || x >= box.left + box.width) batch[i] = 0
+      }
+      const whole = createAccumulator(shape, view, 3)
+      accumulateStacks(whole, batch, samples)
+      const boxed = createAccumulator(shape, view, 3)
+      accumulateStacks(boxed, batch, samples, box)
+      expect(Array.from(finishAccumulator(boxed, { normalize: "all" }))).toEqual(Array.from(finishAccumulator(whole, { normalize: "all" })))
+      expect(() => accumulateStacks(boxed, batch, samples, { ...box, height: H })).toThrow(/outside/)
+    }
+  })
+
   it("averages the channels that overlap a slice and drops a channel that only repeated the edge", () => {
     const s: Shape3 = [2, 2, 4]
     const acc = createAccumulator(s, "Z", 3)

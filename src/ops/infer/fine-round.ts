@@ -108,7 +108,8 @@ export const fineRound = (model: Rstn, input: FineRoundInput, view: View, option
     })
     const probability = out.dataSync() as Float32Array
     out.dispose()
-    accumulateStacks(acc, outputForThickness(probability, thickness, cout), slices)
+    // outside the box the probabilities are sigmoid(OUTSIDE_LOGIT) = 0: only the box adds anything
+    accumulateStacks(acc, outputForThickness(probability, thickness, cout), slices, box)
   }
   return { probability: finishAccumulator(acc, { normalize: "all", fill: 0 }), samples: selected.length }
 }
