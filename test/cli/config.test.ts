@@ -41,7 +41,7 @@ describe("rstn config", () => {
     const lineOf = (text: string) => fs.readFileSync(file, "utf8").split("\n").findIndex((l) => l.includes(text)) + 1
     expect(lineOf("folds: 3")).toBeGreaterThan(0)
     expect(out).toContain(`  folds: 3 # ${file}:${lineOf("folds: 3")}`)
-    expect(out).toContain(`        max-rounds: 15 # ${file}:${lineOf("max-rounds: 15")}`)
+    expect(out).toContain(`        max-rounds: 20 # ${file}:${lineOf("max-rounds: 20")}`)
   })
 
   it("fails with the pipeline's problems", async () => {

@@ -194,7 +194,7 @@ describe("pipelines/", () => {
     expect(demo.training.phases.map((ph) => ph.iterations)).toEqual([200, 600, 800])
     expect(demo.training.phases[2]).toEqual(expect.objectContaining({ name: "J", unroll: expect.objectContaining({ passes: 2 }) }))
     const loop = demo.test.stages[2]!
-    expect(loop.kind === "converge-until" && [loop.threshold, loop.maxRounds]).toEqual([0.99, 15])
+    expect(loop.kind === "converge-until" && [loop.threshold, loop.maxRounds]).toEqual([0.99, 20])
     expect(loop.kind === "converge-until" && loop.body).toEqual([
       expect.objectContaining({ kind: "saliency-transform", from: "previous" }),
       expect.objectContaining({ kind: "crop", by: "previous-mask", align: "stride" }),
