@@ -11,6 +11,7 @@
  * C-channel outputs go back to the slices they came from and are averaged where samples
  * overlap (rstn-reference.md "Testing" step 1).
  */
+import type { Box } from "./nets/crop.ts"
 import type { Shape3, VoxelArray } from "./volume.ts"
 
 export type View = "X" | "Y" | "Z"
@@ -230,7 +231,7 @@ export const accumulateStacks = (
    * The rectangle of each sample outside which the batch holds exact zeros (a fine round's crop
    * box): only its pixels are added, which leaves the sums the same and skips most of a slice.
    */
-  within?: { readonly top: number; readonly left: number; readonly height: number; readonly width: number }
+  within?: Box
 ): void => {
   const { shape, view, thickness, sum, counts } = acc
   const n = sliceCount(shape, view)

@@ -92,7 +92,8 @@ describe("accumulating stacks back into a volume", () => {
       const box = { top: 1, left: 2, height: H - 2, width: W - 3 }
       const samples = [0, 2]
       // the batch zeroed outside the box, as uncrop's OUTSIDE_LOGIT gives after the sigmoid
-      const batch = extractStacks(vol, view, samples, { thickness: 3 })
+      const raw = extractStacks(vol, view, samples, { thickness: 3 })
+      const batch = raw.slice()
       for (let i = 0; i < batch.length; i++) {
         const y = Math.floor(i / (W * 3)) % H
         const x = Math.floor(i / 3) % W
@@ -103,6 +104,10 @@ describe("accumulating stacks back into a volume", () => {
       const boxed = createAccumulator(shape, view, 3)
       accumulateStacks(boxed, batch, samples, box)
       expect(Array.from(finishAccumulator(boxed, { normalize: "all" }))).toEqual(Array.from(finishAccumulator(whole, { normalize: "all" })))
+      // and what lies outside the box is not read at all (an ignored box would add the raw values)
+      const fromRaw = createAccumulator(shape, view, 3)
+      accumulateStacks(fromRaw, raw, samples, box)
+      expect(Array.from(finishAccumulator(fromRaw, { normalize: "all" }))).toEqual(Array.from(finishAccumulator(whole, { normalize: "all" })))
       expect(() => accumulateStacks(boxed, batch, samples, { ...box, height: H })).toThrow(/outside/)
     }
   })
