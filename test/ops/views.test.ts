@@ -103,11 +103,13 @@ describe("accumulating stacks back into a volume", () => {
       accumulateStacks(whole, batch, samples)
       const boxed = createAccumulator(shape, view, 3)
       accumulateStacks(boxed, batch, samples, box)
-      expect(Array.from(finishAccumulator(boxed, { normalize: "all" }))).toEqual(Array.from(finishAccumulator(whole, { normalize: "all" })))
+      // finishing divides the sums in place: once per accumulator
+      const expected = Array.from(finishAccumulator(whole, { normalize: "all" }))
+      expect(Array.from(finishAccumulator(boxed, { normalize: "all" }))).toEqual(expected)
       // and what lies outside the box is not read at all (an ignored box would add the raw values)
       const fromRaw = createAccumulator(shape, view, 3)
       accumulateStacks(fromRaw, raw, samples, box)
-      expect(Array.from(finishAccumulator(fromRaw, { normalize: "all" }))).toEqual(Array.from(finishAccumulator(whole, { normalize: "all" })))
+      expect(Array.from(finishAccumulator(fromRaw, { normalize: "all" }))).toEqual(expected)
       expect(() => accumulateStacks(boxed, batch, samples, { ...box, height: H })).toThrow(/outside/)
     }
   })
